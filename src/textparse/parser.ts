@@ -1,0 +1,94 @@
+/**
+ * Pull-parser contract shared by the Prometheus text 0.0.4 parser (`promtext.ts`) and
+ * the OpenMetrics 1.0 parser (`openmetrics.ts`). Modelled on Prometheus's
+ * model/textparse/interface.go so behaviour can be compared line by line.
+ *
+ * Use:
+ *   for (let e = p.next(); e !== Entry.EOF; e = p.next()) { switch (e) { … } }
+ * `next()` throws `ParseError` (line, column, what was expected) on bad input;
+ * nothing else is ever thrown for any input bytes.
+ *
+ * Ownership: byte views returned (`series()`, `helpName()` …) are subarrays of the
+ * input body and are valid until the body is released; do not keep them across
+ * scrapes unless copied. Strings are decoded lazily, only when asked for.
+ * Single-threaded; one parser per body.
+ */
+/**
+ * Where `labels()` writes. Structural, so storage's `LabelsBuilder` fits without this
+ * leaf layer importing it.
+ */
+export interface LabelSink {
+  reset(): unknown;
+  set(name: string, value: string): unknown;
+}
+
+export const Entry = {
+  Invalid: -1,
+  Type: 0,
+  Help: 1,
+  Series: 2,
+  Comment: 3,
+  Unit: 4,
+  Histogram: 5,
+  EOF: 6,
+} as const;
+export type Entry = (typeof Entry)[keyof typeof Entry];
+
+/** Metric types as written in `# TYPE` (OpenMetrics names; 0.0.4's `untyped` maps to `unknown`). */
+export const MetricType = {
+  Counter: 'counter',
+  Gauge: 'gauge',
+  Histogram: 'histogram',
+  GaugeHistogram: 'gaugehistogram',
+  Summary: 'summary',
+  Info: 'info',
+  Stateset: 'stateset',
+  Unknown: 'unknown',
+} as const;
+export type MetricType = (typeof MetricType)[keyof typeof MetricType];
+
+/** One exemplar attached to the current sample (OpenMetrics only). */
+export interface Exemplar {
+  /** flat `[name, value, …]` as written */
+  labels: string[];
+  value: number;
+  hasTimestamp: boolean;
+  /** ms; valid when hasTimestamp */
+  timestamp: number;
+}
+
+export interface Parser {
+  /** Advances to the next entry; `Entry.EOF` at the end. Throws `ParseError`. */
+  next(): Entry;
+
+  /**
+   * Raw bytes of the current series as written in the exposition, e.g.
+   * `http_requests_total{code="200"}` (without value/timestamp). Used as the scrape-cache key.
+   * Valid after `next()` returned `Entry.Series`.
+   */
+  series(): Uint8Array;
+  /** Sample value (NaN, ±Inf allowed). */
+  value(): number;
+  /** Whether the current sample carried a timestamp. */
+  hasTimestamp(): boolean;
+  /** Timestamp in ms (OpenMetrics float seconds are converted as Prometheus does). */
+  timestamp(): number;
+  /**
+   * Resets `sink`, then sets the current series' labels into it, `__name__` included,
+   * unescaped. Duplicate label names are reported as a `ParseError` as Prometheus does.
+   */
+  labels(sink: LabelSink): void;
+
+  /** After `Entry.Help`: metric family name and unescaped help text. */
+  help(): { name: string; text: string };
+  /** After `Entry.Type`: metric family name and its type. */
+  type(): { name: string; type: MetricType };
+  /** After `Entry.Unit`: metric family name and unit. */
+  unit(): { name: string; unit: string };
+  /** After `Entry.Comment`: the comment text. */
+  comment(): string;
+  /** After `Entry.Series`: the exemplar attached to this sample, or null (OpenMetrics only). */
+  exemplar(): Exemplar | null;
+  /** After `Entry.Series` of an OpenMetrics `_created` sample or sample with created info: ms, or null. */
+  createdTimestamp(): number | null;
+}
