@@ -50,6 +50,12 @@ export interface DumpJob extends DumpRequest {
   owner: string;
   lease_until: number;
   update_at: number;
+  /**
+   * How many times a runner has started this job (added by api-web, additive: absent
+   * means 0). A job whose runner died is retried until this reaches the runner's limit,
+   * then marked error, so no job stays in_progress forever.
+   */
+  attempts?: number;
 }
 
 /**
