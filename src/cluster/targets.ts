@@ -119,6 +119,7 @@ export function checkHostname(raw: string): HostnameCheck {
   if (h.startsWith('[') && h.endsWith(']')) bare = h.slice(1, -1);
   if (isIP(bare) === 6) return { ok: true, host: bare };
   if (isIP(bare) === 4) return { ok: true, host: bare };
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
   if (/[\s\x00-\x1f\x7f]/.test(h)) return { ok: false, reason: 'contains whitespace or control characters' };
   if (h.includes('://')) return { ok: false, reason: 'looks like a URL, want a bare host' };
   if (/[/?#@]/.test(h)) return { ok: false, reason: 'contains URL syntax (/ ? # @)' };
