@@ -1,0 +1,183 @@
+/**
+ * Per-series label processing on a scrape-cache miss (Prometheus scrape.go
+ * `mutateSampleLabels`, `resolveConflictingExposedLabels`, `verifyLabelLimits`,
+ * `Labels.IsValid`). Runs once per new series text, never on the cached path.
+ */
+import { isUtf8 } from 'node:buffer';
+import { Labels, LabelsBuilder, isValidLabelName, isValidMetricName } from '../storage/index.js';
+import type { LabelSink } from '../textparse/parser.js';
+import { ScrapeError, ScrapeErrorCode } from './errors.js';
+
+/**
+ * Collects the exposed labels of one series exactly as written, empty values
+ * included: Prometheus's `p.Metric` keeps `foo=""`, and both `honor_labels` and the
+ * staleness hash see it. Sorted by name on `sort()`.
+ */
+export class ExposedLabels implements LabelSink {
+  names: string[];
+  values: string[];
+  n: number;
+
+  constructor() {
+    this.names = [];
+    this.values = [];
+    this.n = 0;
+  }
+
+  reset(): void {
+    this.n = 0;
+  }
+
+  set(name: string, value: string): void {
+    this.names[this.n] = name;
+    this.values[this.n] = value;
+    this.n++;
+  }
+
+  /** Insertion sort by name (label sets are short) keeping the value beside its name. */
+  sort(): void {
+    const ns = this.names;
+    const vs = this.values;
+    for (let i = 1; i < this.n; i++) {
+      const kn = ns[i]!;
+      const kv = vs[i]!;
+      let j = i - 1;
+      while (j >= 0 && ns[j]! > kn) {
+        ns[j + 1] = ns[j]!;
+        vs[j + 1] = vs[j]!;
+        j--;
+      }
+      ns[j + 1] = kn;
+      vs[j + 1] = kv;
+    }
+  }
+
+  /** Whether `name` is present, even with an empty value. */
+  has(name: string): boolean {
+    for (let i = 0; i < this.n; i++) if (this.names[i] === name) return true;
+    return false;
+  }
+
+  get(name: string): string {
+    for (let i = 0; i < this.n; i++) if (this.names[i] === name) return this.values[i]!;
+    return '';
+  }
+
+  /** First duplicated name after `sort()`, or ''. */
+  duplicateName(): string {
+    for (let i = 1; i < this.n; i++) if (this.names[i] === this.names[i - 1]) return this.names[i]!;
+    return '';
+  }
+
+  /** `{a="1", b=""}` for error messages. */
+  toString(): string {
+    const parts: string[] = [];
+    for (let i = 0; i < this.n; i++) parts.push(`${this.names[i]}=${JSON.stringify(this.values[i])}`);
+    return '{' + parts.join(', ') + '}';
+  }
+}
+
+const EXPORTED_PREFIX = 'exported_';
+
+/**
+ * Merges target labels into the exposed set.
+ *  - honorLabels: exposed labels win; a target label is added only when the exposed
+ *    set lacks that name (an empty exposed value counts as present, and is then
+ *    dropped as empty).
+ *  - otherwise: target labels win; a non-empty exposed value of the same name moves
+ *    to `exported_<name>` (prefix repeated while taken), conflicts handled in order of
+ *    increasing name length.
+ */
+export function mutateSampleLabels(exposed: ExposedLabels, targetLabels: Labels, honorLabels: boolean, b: LabelsBuilder): Labels {
+  b.reset();
+  for (let i = 0; i < exposed.n; i++) b.set(exposed.names[i]!, exposed.values[i]!);
+  if (honorLabels) {
+    for (let i = 0; i < targetLabels.length; i++) {
+      const n = targetLabels.name(i);
+      if (!exposed.has(n)) b.set(n, targetLabels.value(i));
+    }
+    return b.labels();
+  }
+  let conflicts: Array<[string, string]> | null = null;
+  for (let i = 0; i < targetLabels.length; i++) {
+    const n = targetLabels.name(i);
+    const existing = exposed.get(n);
+    if (existing !== '') (conflicts ??= []).push([n, existing]);
+    b.set(n, targetLabels.value(i));
+  }
+  if (conflicts !== null) {
+    // Array.prototype.sort is stable, as Go's sort.SliceStable.
+    conflicts.sort((x, y) => x[0].length - y[0].length);
+    for (let i = 0; i < conflicts.length; i++) {
+      let newName = conflicts[i]![0];
+      for (;;) {
+        newName = EXPORTED_PREFIX + newName;
+        let taken = exposed.has(newName) || targetLabels.has(newName);
+        for (let j = 0; j < i && !taken; j++) if (conflicts[j]![0] === newName) taken = true;
+        if (!taken) break;
+      }
+      conflicts[i]![0] = newName;
+    }
+    for (const [n, v] of conflicts) b.set(n, v);
+  }
+  return b.labels();
+}
+
+/** Report (synthetic) series labels: `__name__` plus target labels (`mutateReportSampleLabels`). */
+export function reportLabels(name: string, targetLabels: Labels): Labels {
+  const b = new LabelsBuilder();
+  b.set('__name__', name);
+  for (let i = 0; i < targetLabels.length; i++) b.set(targetLabels.name(i), targetLabels.value(i));
+  return b.labels();
+}
+
+/** Label limits of a scrape config (0 = none). */
+export interface LabelLimits {
+  labelLimit: number;
+  labelNameLengthLimit: number;
+  labelValueLengthLimit: number;
+}
+
+/**
+ * Checks a final label set before its first append; returns a `ScrapeError` that
+ * fails the whole scrape, or null. `raw` is the series as exposed: invalid UTF-8 can
+ * only be seen on the bytes (decoded JS strings would carry U+FFFD instead).
+ */
+export function checkSeries(lset: Labels, raw: Uint8Array, limits: LabelLimits): ScrapeError | null {
+  const name = lset.get('__name__');
+  if (name === '') return new ScrapeError(ScrapeErrorCode.NoMetricName, 'missing metric name (__name__ label)');
+  let valid = isValidMetricName(name) && isUtf8(raw);
+  for (let i = 0; valid && i < lset.length; i++) if (!isValidLabelName(lset.name(i))) valid = false;
+  if (!valid) return new ScrapeError(ScrapeErrorCode.InvalidLabels, `invalid metric name or label names: ${truncate(lset.toString(), 200)}`);
+  if (limits.labelLimit > 0 && lset.length > limits.labelLimit) {
+    return new ScrapeError(
+      ScrapeErrorCode.LabelLimit,
+      `label_limit exceeded (metric: ${truncate(name, 50)}, number of labels: ${lset.length}, limit: ${limits.labelLimit})`,
+    );
+  }
+  if (limits.labelNameLengthLimit === 0 && limits.labelValueLengthLimit === 0) return null;
+  for (let i = 0; i < lset.length; i++) {
+    const n = lset.name(i);
+    const v = lset.value(i);
+    if (limits.labelNameLengthLimit > 0 && n.length > limits.labelNameLengthLimit) {
+      return new ScrapeError(
+        ScrapeErrorCode.LabelLimit,
+        `label_name_length_limit exceeded (metric: ${truncate(name, 50)}, label name: ${truncate(n, 50)}, length: ${n.length}, limit: ${limits.labelNameLengthLimit})`,
+      );
+    }
+    if (limits.labelValueLengthLimit > 0) {
+      const vl = Buffer.byteLength(v, 'utf8');
+      if (vl > limits.labelValueLengthLimit) {
+        return new ScrapeError(
+          ScrapeErrorCode.LabelLimit,
+          `label_value_length_limit exceeded (metric: ${truncate(name, 50)}, label name: ${truncate(n, 50)}, value: ${JSON.stringify(truncate(v, 50))}, length: ${vl}, limit: ${limits.labelValueLengthLimit})`,
+        );
+      }
+    }
+  }
+  return null;
+}
+
+function truncate(s: string, n: number): string {
+  return s.length <= n ? s : s.slice(0, n);
+}
