@@ -1,0 +1,166 @@
+/**
+ * The head's series map: label set → series and ref → series, plus the string
+ * interning table that lets 100k series share one copy of "__name__", "job", ….
+ *
+ * ```
+ *   byHash: Map<smi hash, S>       S ─hashNext→ S' ─hashNext→ null   (collision chain)
+ *   byRef:  Map<ref, S>
+ *   strings: Map<string, string>   canonical instance of every label name/value in use
+ * ```
+ *
+ * Why a numeric hash and not `Labels.key()` as the Map key: a joined key string costs
+ * ~100–200 bytes per series for the life of the series, more than the series' labels.
+ * A 30-bit hash is always a V8 small integer, so the Map entry holds no heap number;
+ * collisions (≈ n²/2³¹ pairs, a few hundred at 1M series) are resolved by comparing
+ * label sets along a chain threaded through the series themselves (no arrays).
+ *
+ * Interning: label strings from a scrape may be slices of a large response string;
+ * keeping a slice alive keeps the whole response alive. `intern` stores a flattened copy
+ * the first time a string is seen, and every series uses the canonical instance.
+ * The table is rebuilt from the surviving series after garbage collection, so churned
+ * label values do not accumulate.
+ */
+import { Labels } from '../../storage/index.js';
+
+/** Series fields the map needs; `MemSeries` implements it. */
+export interface HashedSeries<S> {
+  readonly ref: number;
+  readonly lset: Labels;
+  readonly hash: number;
+  hashNext: S | null;
+}
+
+/**
+ * FNV-1a over the label pairs (UTF-16 code units, with separators), folded to 30
+ * bits so the result is a V8 small integer. Not cryptographic; collisions are handled.
+ */
+export function labelsHash(lset: Labels): number {
+  const p = lset.pairs;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < p.length; i++) {
+    const s = p[i] as string;
+    for (let j = 0; j < s.length; j++) {
+      h ^= s.charCodeAt(j);
+      h = Math.imul(h, 0x01000193);
+    }
+    // 0xff separator, as Prometheus's labels.seps: keeps ("ab","c") and ("a","bc") apart.
+    h ^= 0xff;
+    h = Math.imul(h, 0x01000193);
+  }
+  // Final avalanche (murmur3 fmix32) so the low bits we keep depend on every input bit.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 2;
+}
+
+export class SeriesMap<S extends HashedSeries<S>> {
+  private readonly byHash: Map<number, S>;
+  private readonly byRef: Map<number, S>;
+  private strings: Map<string, string>;
+
+  constructor() {
+    this.byHash = new Map();
+    this.byRef = new Map();
+    this.strings = new Map();
+  }
+
+  get size(): number {
+    return this.byRef.size;
+  }
+
+  getByRef(ref: number): S | undefined {
+    return this.byRef.get(ref);
+  }
+
+  /** Looks a label set up; `hash` must be `labelsHash(lset)`. */
+  getByLabels(hash: number, lset: Labels): S | undefined {
+    let s: S | null | undefined = this.byHash.get(hash);
+    while (s !== undefined && s !== null) {
+      if (s.lset.equals(lset)) return s;
+      s = s.hashNext;
+    }
+    return undefined;
+  }
+
+  /** Adds a series not yet present (callers check with `getByLabels` first). */
+  add(s: S): void {
+    const head = this.byHash.get(s.hash);
+    s.hashNext = head === undefined ? null : head;
+    this.byHash.set(s.hash, s);
+    this.byRef.set(s.ref, s);
+  }
+
+  /** Removes a series from both indexes. */
+  remove(s: S): void {
+    this.byRef.delete(s.ref);
+    let cur = this.byHash.get(s.hash);
+    if (cur === undefined) return;
+    if (cur === s) {
+      if (s.hashNext === null) this.byHash.delete(s.hash);
+      else this.byHash.set(s.hash, s.hashNext);
+      s.hashNext = null;
+      return;
+    }
+    while (cur.hashNext !== null) {
+      if (cur.hashNext === s) {
+        cur.hashNext = s.hashNext;
+        s.hashNext = null;
+        return;
+      }
+      cur = cur.hashNext;
+    }
+  }
+
+  /** Iterates series in insertion order (ascending ref, except after WAL replay reordering). */
+  values(): IterableIterator<S> {
+    return this.byRef.values();
+  }
+
+  /**
+   * Returns a label set whose strings are the canonical interned instances; `lset`
+   * itself when it already is (the common case after the first scrape).
+   */
+  intern(lset: Labels): Labels {
+    const p = lset.pairs;
+    let out: string[] | null = null;
+    for (let i = 0; i < p.length; i++) {
+      const s = p[i] as string;
+      let c = this.strings.get(s);
+      if (c === undefined) {
+        c = flatCopy(s);
+        this.strings.set(c, c);
+      }
+      if (c !== s && out === null) out = p.slice(0, i);
+      if (out !== null) out.push(c);
+    }
+    return out === null ? lset : Labels.fromSortedFlat(out);
+  }
+
+  /** Number of distinct interned strings. */
+  numStrings(): number {
+    return this.strings.size;
+  }
+
+  /** Rebuilds the interning table from the series present now (after gc). */
+  rebuildStrings(): void {
+    const m = new Map<string, string>();
+    for (const s of this.byRef.values()) {
+      const p = s.lset.pairs;
+      for (let i = 0; i < p.length; i++) m.set(p[i] as string, p[i] as string);
+    }
+    this.strings = m;
+  }
+}
+
+/**
+ * A copy of `s` that shares no storage with a parent string. V8 keeps substrings and
+ * concatenations as views onto their parents; going through UTF-8 bytes produces a
+ * fresh sequential string. Done once per distinct string, never per sample.
+ */
+function flatCopy(s: string): string {
+  if (s.length <= 12) return s; // V8 copies short substrings rather than slicing them.
+  return Buffer.from(s, 'utf8').toString('utf8');
+}

@@ -1,0 +1,88 @@
+import { describe, expect, test } from 'vitest';
+import { Labels, Matcher, MatchType } from '../../../src/storage/index.js';
+import { MemPostings } from '../../../src/tsdb/head/postings.js';
+import { labelsHash, SeriesMap } from '../../../src/tsdb/head/series-map.js';
+
+const series: [number, Labels][] = [
+  [1, Labels.fromObject({ __name__: 'up', job: 'a' })],
+  [2, Labels.fromObject({ __name__: 'up', job: 'b', env: 'prod' })],
+  [3, Labels.fromObject({ __name__: 'http_requests_total', job: 'a', code: '200' })],
+  [4, Labels.fromObject({ __name__: 'http_requests_total', job: 'a', code: '500' })],
+  [5, Labels.fromObject({ __name__: 'http_requests_total', job: 'b' })],
+];
+
+function build(): MemPostings {
+  const p = new MemPostings();
+  // out of order on purpose: WAL replay can deliver refs in any order
+  for (const [ref, l] of [...series].reverse()) p.add(ref, l.pairs);
+  return p;
+}
+
+describe('MemPostings.forMatchers follows Prometheus PostingsForMatchers', () => {
+  const M = (t: MatchType, n: string, v: string) => new Matcher(t, n, v);
+  test.each([
+    ['an equality matcher selects the series with that pair', [M(MatchType.Equal, '__name__', 'up')], [1, 2]],
+    ['two matchers intersect', [M(MatchType.Equal, '__name__', 'http_requests_total'), M(MatchType.Equal, 'job', 'a')], [3, 4]],
+    ['a matcher for an absent value selects nothing', [M(MatchType.Equal, 'job', 'zzz')], []],
+    ['l="" selects the series without the label', [M(MatchType.Equal, 'code', '')], [1, 2, 5]],
+    ['l!="x" also selects series lacking l', [M(MatchType.NotEqual, 'code', '200')], [1, 2, 4, 5]],
+    ['l!="" selects the series having l', [M(MatchType.NotEqual, 'env', '')], [2]],
+    ['a regex alternation unions values', [M(MatchType.Regexp, 'code', '200|500')], [3, 4]],
+    ['a regex matching empty includes series lacking the label', [M(MatchType.Regexp, 'code', '|5..')], [1, 2, 4, 5]],
+    ['a negative regex excludes matching values', [M(MatchType.Equal, 'job', 'a'), M(MatchType.NotRegexp, 'code', '2.*')], [1, 4]],
+    ['l=~".+" selects series having l', [M(MatchType.Regexp, 'code', '.+')], [3, 4]],
+  ])('%s', (_name, matchers, want) => {
+    expect(build().forMatchers(matchers)).toEqual(want);
+  });
+
+  test('deleting refs removes them from every list and drops emptied values and names', () => {
+    const p = build();
+    p.delete(new Map([[2, series[1]![1].pairs]]));
+    expect(p.labelValues('job')).toEqual(['a', 'b']);
+    expect(p.labelNames()).not.toContain('env');
+    expect(p.forMatchers([Matcher.equal('__name__', 'up')])).toEqual([1]);
+    expect(p.allPostings()).toEqual([1, 3, 4, 5]);
+  });
+});
+
+describe('SeriesMap', () => {
+  class S {
+    hashNext: S | null = null;
+    constructor(
+      readonly ref: number,
+      readonly lset: Labels,
+      readonly hash: number,
+    ) {}
+  }
+
+  test('label sets are found by hash and equality even when hashes collide', () => {
+    const m = new SeriesMap<S>();
+    const a = new S(1, Labels.fromObject({ a: '1' }), 7);
+    const b = new S(2, Labels.fromObject({ a: '2' }), 7); // forced collision
+    m.add(a);
+    m.add(b);
+    expect(m.getByLabels(7, a.lset)).toBe(a);
+    expect(m.getByLabels(7, b.lset)).toBe(b);
+    m.remove(b);
+    expect(m.getByLabels(7, b.lset)).toBeUndefined();
+    expect(m.getByLabels(7, a.lset)).toBe(a);
+    m.remove(a);
+    expect(m.size).toBe(0);
+  });
+
+  test('the hash separates pairs that concatenate to the same string', () => {
+    expect(labelsHash(Labels.fromPairs('ab', 'c'))).not.toBe(labelsHash(Labels.fromPairs('a', 'bc')));
+    expect(Number.isInteger(labelsHash(Labels.fromPairs('a', 'b')))).toBe(true);
+    expect(labelsHash(Labels.fromPairs('a', 'b'))).toBeLessThan(2 ** 30);
+  });
+
+  test('interning returns canonical string instances shared between label sets', () => {
+    const m = new SeriesMap<S>();
+    const big = 'x'.repeat(40);
+    const l1 = m.intern(Labels.fromPairs('name', big.slice(0, 30)));
+    const l2 = m.intern(Labels.fromPairs('name', 'x'.repeat(30)));
+    expect(l1.equals(l2)).toBe(true);
+    expect(l2.pairs[1]).toBe(l1.pairs[1]);
+    expect(m.numStrings()).toBe(2);
+  });
+});
