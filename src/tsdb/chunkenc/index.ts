@@ -5,3 +5,4 @@ export * from './bstream.js';
 export * from './xor.js';
 export * from './cut.js';
 export { floatHi, floatLo, floatFromBits } from './u64.js';
+export * from './from-data.js';
