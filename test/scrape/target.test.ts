@@ -5,7 +5,7 @@ import { TargetConfigError } from '../../src/scrape/errors.js';
 
 describe('target labels and URL (PopulateLabels without relabeling)', () => {
   const cfg = scrapeConfigWith('mattermost', { scrapeInterval: 15_000, params: { module: ['a', 'b'], 'x y': ['1&2'] } });
-  test.each([
+  test.each<{ name: string; disc: Record<string, string>; labels: Record<string, string>; url: string }>([
     {
       name: 'an address without port gets :80 for http, and instance is the defaulted address',
       disc: { __address__: 'localhost' },
@@ -51,7 +51,7 @@ describe('target labels and URL (PopulateLabels without relabeling)', () => {
     expect(t.labels.get('__meta_x')).toBe('');
   });
 
-  test.each([
+  test.each<{ name: string; disc: Record<string, string>; msg: string }>([
     { name: 'a missing address is rejected', disc: {}, msg: 'no address' },
     { name: 'an address with a path is rejected', disc: { __address__: 'h:1/x' }, msg: 'is not a valid hostname' },
     { name: 'an unknown scheme without port is rejected', disc: { __address__: 'h', __scheme__: 'ftp' }, msg: 'invalid scheme' },
