@@ -1,0 +1,190 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { openDb, type Db } from '../../src/cluster/db.js';
+import { ClusterOptionsError } from '../../src/cluster/errors.js';
+import { LeaderElector, defaultLeaderOptions, mysqlLockName, pgLockKey } from '../../src/cluster/leader.js';
+import { createTestDatabase, DRIVERS, randomName, waitFor, type TestDatabase } from './helpers.js';
+import { ElectorProc, leadershipIntervals, overlaps, workIntervals, type ElectorTiming } from './procs.js';
+
+// Short timings so the suite stays fast; the derived bounds scale with them.
+const TIMING: ElectorTiming = { retryMs: 500, healthMs: 400, healthTimeoutMs: 600 };
+// Scheduling slack on a shared 2-core machine (process start, event loop delays).
+const SLACK_MS = 1500;
+
+describe('LeaderElector options', () => {
+  test('the defaults meet the 30 s takeover bound and derive lease, grace and server idle timeout', () => {
+    const db = openDb('postgres', 'postgres://u@h/db?sslmode=disable');
+    const el = new LeaderElector(db);
+    expect(el.leaseMs).toBe(5_000);
+    expect(el.graceMs).toBe(5_250);
+    expect(el.serverIdleTimeoutMs).toBe(7_000);
+    expect(el.worstCaseTakeoverMs()).toBeLessThanOrEqual(defaultLeaderOptions().takeoverBoundMs);
+    expect(el.isLeader()).toBe(false);
+    expect(el.fencingToken).toBeNull();
+  });
+
+  test('timings that cannot meet the takeover bound are refused at construction', () => {
+    const db = openDb('mysql', 'u@tcp(h:3306)/db');
+    expect(() => new LeaderElector(db, { retryIntervalMs: 20_000, takeoverBoundMs: 30_000 })).toThrow(ClusterOptionsError);
+    expect(() => new LeaderElector(db, { healthIntervalMs: 0 })).toThrow(/healthIntervalMs must be positive/);
+  });
+
+  test('lock keys are stable, and MySQL lock names fit 64 characters', () => {
+    expect(pgLockKey('scraper')).toBe(pgLockKey('scraper'));
+    expect(pgLockKey('scraper')).not.toBe(pgLockKey('scraper2'));
+    expect(BigInt(pgLockKey('x')) >= -(2n ** 63n)).toBe(true);
+    expect(mysqlLockName('scraper')).toBe('mmmetrics:scraper');
+    expect(mysqlLockName('y'.repeat(100)).length).toBeLessThanOrEqual(64);
+  });
+});
+
+describe.each(DRIVERS)('LeaderElector across processes on %s', (_name, c) => {
+  let t: TestDatabase;
+  let admin: Db;
+  const lockName = randomName('lock');
+  const procs: ElectorProc[] = [];
+  const probe = new LeaderElector(openDb(c.driver, c.dsnFor('x')), {
+    retryIntervalMs: TIMING.retryMs,
+    healthIntervalMs: TIMING.healthMs,
+    healthTimeoutMs: TIMING.healthTimeoutMs,
+  });
+  let seq = 0;
+
+  const spawnElector = (): ElectorProc => {
+    const p = new ElectorProc({ driver: c.driver, dsn: t.dsn, lockName, node: `n${++seq}`, timing: TIMING });
+    procs.push(p);
+    return p;
+  };
+  const live = () => procs.filter((p) => !p.exited && p.killedAt === 0);
+  const leaders = () => live().filter((p) => p.isLeader);
+  const acquires = () => procs.flatMap((p) => p.of('acquire').map((e) => ({ p, e }))).sort((a, b) => a.e.at! - b.e.at!);
+  const diag = () => procs.map((p) => `${p.node}: ${JSON.stringify(p.events.filter((e) => e.ev !== 'work'))} ${p.stderr.slice(0, 500)}`).join('\n');
+
+  beforeAll(async () => {
+    t = await createTestDatabase(c);
+    admin = t.open();
+    for (let i = 0; i < 3; i++) spawnElector();
+    expect(await waitFor(() => procs.every((p) => p.of('ready').length === 1), 20_000, 50), diag()).toBe(true);
+  });
+
+  afterAll(async () => {
+    for (const p of procs) {
+      if (!p.exited) {
+        p.child.kill('SIGCONT');
+        p.child.kill('SIGKILL');
+      }
+    }
+    for (const p of procs) await p.waitExit(5000);
+    await t?.drop();
+  });
+
+  test('three electors in separate processes elect exactly one leader', async () => {
+    expect(await waitFor(() => leaders().length === 1, 10_000, 20), diag()).toBe(true);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(leaders().length, diag()).toBe(1);
+    expect(acquires().length).toBe(1);
+    expect(acquires()[0]!.e.term).toBe(1);
+    // The first grant has no predecessor, so no grace wait.
+    expect(acquires()[0]!.e.waitedMs!).toBeLessThan(probe.graceMs);
+  });
+
+  test('kill -9 of the leader hands the role to a standby within the bound, after the grace wait', async () => {
+    const old = leaders()[0]!;
+    const before = acquires().length;
+    old.kill('SIGKILL');
+    const bound = TIMING.retryMs + TIMING.healthTimeoutMs + probe.graceMs + SLACK_MS;
+    expect(await waitFor(() => acquires().length > before, bound + 2000, 20), diag()).toBe(true);
+    const { p, e } = acquires().at(-1)!;
+    expect(p).not.toBe(old);
+    const takeover = e.at! - old.killedAt;
+    console.log(`FIGURE leader_takeover_after_kill9_${c.driver}: ${takeover} ms (bound ${bound} ms, grace ${probe.graceMs} ms)`);
+    expect(takeover).toBeLessThanOrEqual(bound);
+    // The killed holder never released, so the new one must have waited out its lease.
+    expect(e.waitedMs!).toBeGreaterThanOrEqual(probe.graceMs);
+    expect(e.term).toBe(2);
+    spawnElector();
+  });
+
+  test('terminating the leader’s database session makes it step down at once and someone re-acquires', async () => {
+    expect(await waitFor(() => leaders().length === 1, 5000, 20)).toBe(true);
+    const old = leaders()[0]!;
+    const session = old.of('acquire').at(-1)!.session!;
+    expect(session).toBeGreaterThan(0);
+    const before = acquires().length;
+    const killedAt = Date.now();
+    if (c.driver === 'postgres') await admin.query('SELECT pg_terminate_backend(?)', [session]);
+    else await admin.exec(`KILL ${Number(session)}`);
+    expect(await waitFor(() => old.of('lose').length > 0, 3000, 10), diag()).toBe(true);
+    const lose = old.of('lose').at(-1)!;
+    console.log(`FIGURE leader_stepdown_after_session_kill_${c.driver}: ${lose.at! - killedAt} ms`);
+    expect(lose.reason).toBe('connection lost');
+    expect(lose.at! - killedAt).toBeLessThan(1000);
+    expect(await waitFor(() => acquires().length > before, TIMING.retryMs + probe.graceMs + SLACK_MS + 2000, 20), diag()).toBe(true);
+    expect(acquires().at(-1)!.e.term).toBe(3);
+    expect(await waitFor(() => leaders().length === 1, 3000)).toBe(true);
+  });
+
+  test('a frozen leader (SIGSTOP) loses its lease before a standby takes over, and notices when it thaws', async () => {
+    const old = leaders()[0]!;
+    const before = acquires().length;
+    const stoppedAt = Date.now();
+    old.kill('SIGSTOP');
+    const bound = probe.serverIdleTimeoutMs + TIMING.retryMs + TIMING.healthTimeoutMs + probe.graceMs + SLACK_MS;
+    expect(await waitFor(() => acquires().length > before, bound + 2000, 20), diag()).toBe(true);
+    const next = acquires().at(-1)!;
+    console.log(`FIGURE leader_takeover_after_sigstop_${c.driver}: ${next.e.at! - stoppedAt} ms (bound ${bound} ms)`);
+    expect(next.p).not.toBe(old);
+    expect(next.e.at! - stoppedAt).toBeLessThanOrEqual(bound);
+    old.kill('SIGCONT');
+    expect(await waitFor(() => old.of('lose').length > old.of('acquire').length - 1 && !old.isLeader, 5000, 20), diag()).toBe(true);
+    const lose = old.of('lose').at(-1)!;
+    expect(['lease expired', 'connection lost', 'health check failed']).toContain(lose.reason);
+    // Its leadership ended (lease) before the new leader began, though it noticed later.
+    expect(lose.validUntil!).toBeLessThanOrEqual(next.e.at!);
+    expect(lose.at!).toBeGreaterThan(next.e.at!);
+  });
+
+  test('a clean stop hands over without the grace wait', async () => {
+    expect(await waitFor(() => leaders().length === 1, 5000, 20)).toBe(true);
+    const old = leaders()[0]!;
+    const before = acquires().length;
+    const t0 = Date.now();
+    old.kill('SIGTERM');
+    expect(await old.waitExit(5000)).toBe(true);
+    expect(old.of('lose').at(-1)!.reason).toBe('stopped');
+    expect(await waitFor(() => acquires().length > before, TIMING.retryMs + SLACK_MS + 2000, 20), diag()).toBe(true);
+    const next = acquires().at(-1)!;
+    expect(next.e.waitedMs!).toBeLessThan(probe.graceMs);
+    expect(next.e.at! - t0).toBeLessThanOrEqual(TIMING.retryMs + SLACK_MS);
+    spawnElector();
+  });
+
+  test('ending every session of the database (as a restart does) leaves exactly one leader', async () => {
+    expect(await waitFor(() => leaders().length === 1, 5000, 20)).toBe(true);
+    const before = acquires().length;
+    if (c.driver === 'postgres') {
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()', [t.name]);
+    } else {
+      const conn = await admin.connect();
+      try {
+        const rows = await conn.query<{ id: number }>('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()', [t.name]);
+        for (const r of rows) await conn.exec(`KILL ${Number(r.id)}`).catch(() => {});
+      } finally {
+        await conn.close();
+      }
+    }
+    expect(await waitFor(() => acquires().length > before && leaders().length === 1, TIMING.retryMs * 4 + probe.graceMs + SLACK_MS + 3000, 20), diag()).toBe(true);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(leaders().length).toBe(1);
+  });
+
+  test('over the whole run, leadership intervals and isLeader() observations of all processes never overlapped', () => {
+    const ivs = leadershipIntervals(procs);
+    expect(ivs.length).toBeGreaterThanOrEqual(5);
+    expect(overlaps(ivs), JSON.stringify(ivs)).toEqual([]);
+    // Terms only grow with time.
+    for (let i = 1; i < ivs.length; i++) expect(ivs[i]!.term).toBeGreaterThan(ivs[i - 1]!.term);
+    const work = workIntervals(procs);
+    expect(work.length).toBeGreaterThanOrEqual(5);
+    expect(overlaps(work), JSON.stringify(work)).toEqual([]);
+  });
+});
