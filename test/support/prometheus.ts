@@ -41,6 +41,8 @@ export interface PrometheusOptions {
   keepData?: boolean;
   /** ms to wait for /-/ready. Default 30 s. */
   readyTimeout?: number;
+  /** --log.level; default warn. */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
 
 export interface PromSample {
@@ -155,7 +157,7 @@ export class Prometheus {
         `--web.listen-address=127.0.0.1:${port}`,
         '--web.enable-lifecycle',
         '--web.enable-admin-api',
-        '--log.level=warn',
+        `--log.level=${o.logLevel ?? 'warn'}`,
         ...(o.args ?? []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
