@@ -233,6 +233,7 @@ export class HeadAppender implements Appender {
   private apply(b: TxBatch): void {
     const h = this.head;
     const range = h.opts.chunkRange;
+    const arena = h.arena;
     // Truncation may have raised the floor since append(): such samples are dropped.
     const floor = Math.max(this.minValidTime, h.minValidTime);
     let mint = Infinity;
@@ -263,7 +264,7 @@ export class HeadAppender implements Appender {
         hi = u32[HI] as number;
         lo = u32[LO] as number;
       }
-      const r = s.append(t, v, hi, lo, st, range);
+      const r = s.append(t, hi, lo, st, range, arena);
       if (r === AppendResult.Ok) {
         appended++;
         if (t < mint) mint = t;
@@ -274,7 +275,10 @@ export class HeadAppender implements Appender {
     }
     m.samplesAppended += appended;
     h.numSamples += appended;
-    if (appended > 0) h.updateMinMaxTime(mint, maxt);
+    if (appended > 0) {
+      h.updateMinMaxTime(mint, maxt);
+      if (h.compactableHook !== null && h.maxTime - h.minTime > (h.opts.chunkRange / 2) * 3) h.compactableHook();
+    }
   }
 
   async rollback(): Promise<void> {

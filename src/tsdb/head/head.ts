@@ -20,6 +20,7 @@
 import { InvalidLabelsError, type Labels } from '../../storage/index.js';
 import { MemPostings } from './postings.js';
 import { labelsHash, SeriesMap } from './series-map.js';
+import { ChunkArena } from './chunk-arena.js';
 import { MemSeries } from './mem-series.js';
 import { HeadAppender } from './head-append.js';
 import { HeadQuerier } from './read.js';
@@ -99,6 +100,8 @@ export class Head {
   readonly opts: HeadOptions;
   readonly series: SeriesMap<MemSeries>;
   readonly postings: MemPostings;
+  /** Bytes of every series' finished chunks. */
+  readonly arena: ChunkArena;
   readonly metrics: HeadMetrics;
   /** Oldest / newest committed sample time; +Inf / -Inf while empty. */
   minTime: number;
@@ -113,12 +116,15 @@ export class Head {
   commitSeq: number;
   /** Open appenders that hold samples, for `waitForAppendersBelow`. */
   readonly openAppenders: Set<HeadAppender>;
+  /** Called after a commit leaves the head spanning > 1.5 chunk ranges (the DB schedules a cut). */
+  compactableHook: (() => void) | null;
 
   constructor(opts: Partial<HeadOptions> = {}) {
     this.opts = { ...defaultHeadOptions(), ...opts };
     if (!(this.opts.chunkRange > 0)) throw new RangeError(`head chunk range must be positive, got ${this.opts.chunkRange}`);
     this.series = new SeriesMap();
     this.postings = new MemPostings();
+    this.arena = new ChunkArena();
     this.metrics = new HeadMetrics();
     this.minTime = Infinity;
     this.maxTime = -Infinity;
@@ -127,6 +133,7 @@ export class Head {
     this.lastSeriesRef = 0;
     this.commitSeq = 0;
     this.openAppenders = new Set();
+    this.compactableHook = null;
   }
 
   /** True when the head holds no samples. */
@@ -233,10 +240,11 @@ export class Head {
     let actualMint = Infinity;
     let removedChunks = 0;
     let removedSamples = 0;
+    const arena = this.arena;
     for (const s of this.series.values()) {
-      const before = countSamples(s);
-      removedChunks += s.truncateChunksBefore(mint);
-      removedSamples += before - countSamples(s);
+      const before = s.numChunks();
+      removedSamples += s.truncateChunksBefore(mint, arena);
+      removedChunks += before - s.numChunks();
       if (s.numChunks() === 0 && s.pendingCommit === 0) {
         deleted.set(s.ref, s.lset.pairs);
         continue;
@@ -278,20 +286,6 @@ export class Head {
       minValidTime: this.minValidTime,
     };
   }
-}
-
-/** Samples held by a series (sum of chunk headers: the first two bytes of XOR data). */
-export function countSamples(s: MemSeries): number {
-  let n = 0;
-  const d = s.cutData;
-  const m = s.cutMeta;
-  let off = 0;
-  for (let i = 2; i < m.length; i += 3) {
-    n += ((d[off] as number) << 8) | (d[off + 1] as number);
-    off = m[i] as number;
-  }
-  if (s.head !== null) n += s.head.numSamples();
-  return n;
 }
 
 function validateNewLabels(lset: Labels, metrics: HeadMetrics): void {

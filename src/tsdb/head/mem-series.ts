@@ -6,19 +6,18 @@
  * ```
  *  MemSeries
  *  ├─ ref, lset (interned strings), hash, hashNext ─► SeriesMap bookkeeping
- *  ├─ cutData: Uint8Array   ┌──────── chunk 0 ────────┬──── chunk 1 ────┬─ …   finished chunks,
- *  │                        │ XOR bytes (hdr n=120…)  │ XOR bytes       │      back to back
- *  ├─ cutMeta: Float64Array [mint0, maxt0, end0, mint1, maxt1, end1, …]   (chunk i = cutData[end(i-1), end(i)))
- *  ├─ head: XORChunk + its appender         the open chunk, samples [headMint, headMaxt]
+ *  ├─ cutMeta: number[]     [mint0, maxt0, loc0, len0, mint1, …]   finished chunks; bytes in the
+ *  │                        head's ChunkArena at loc (shared pages, see chunk-arena.ts)
+ *  ├─ head: XORChunk + its appender         the open chunk, samples [headMint, headMaxt], headN of them
  *  ├─ nextAt                                 cut the open chunk at the first sample ≥ nextAt
  *  └─ lastHi/lastLo/lastStale                 bits of the newest value (duplicate detection)
  * ```
  *
- * Ownership and immutability: `cutData` and `cutMeta` are never written in place;
- * cutting a chunk or truncating builds new arrays. A query that captured them keeps a
- * consistent view whatever the head does next (our stand-in for Prometheus's
- * isolation, see read.ts). The open chunk's buffer is appended to in place: readers
- * capture its sample count and never read past it.
+ * Ownership and immutability: `cutMeta` is never written in place; cutting a chunk or
+ * truncating builds a new array, and arena bytes never change. A query that captured
+ * them keeps a consistent view whatever the head does next (our stand-in for
+ * Prometheus's isolation, see read.ts). The open chunk's buffer is appended to in
+ * place: readers capture a view with its sample count and never read past it.
  *
  * Chunk cutting follows Prometheus 2.42 `appendPreprocessor` exactly, through
  * `chunkenc/cut.ts`: a chunk ends at the chunk-range boundary (`rangeForTimestamp`),
@@ -29,10 +28,12 @@ import { STALE_NAN_HI, STALE_NAN_LO, type Labels } from '../../storage/index.js'
 import type { ChunkAppender } from '../chunkenc/chunk.js';
 import { XORChunk } from '../chunkenc/xor.js';
 import { computeChunkEndTime, rangeForTimestamp, SAMPLES_PER_CHUNK } from '../chunkenc/cut.js';
+import type { ChunkArena } from './chunk-arena.js';
 import type { HashedSeries } from './series-map.js';
 
-const EMPTY_BYTES = new Uint8Array(0);
-const EMPTY_META = new Float64Array(0);
+/** Fields per finished chunk in `cutMeta`: mint, maxt, arena location, byte length. */
+export const META_STRIDE = 4;
+const EMPTY_META: readonly number[] = Object.freeze([]) as readonly number[];
 
 /** Result codes of `appendable`/`append`: small ints, no allocation on the hot path. */
 export const AppendResult = {
@@ -53,16 +54,16 @@ export class MemSeries implements HashedSeries<MemSeries> {
   readonly hash: number;
   hashNext: MemSeries | null;
 
-  /** Finished chunks, back to back; replaced (never mutated) on cut and truncation. */
-  cutData: Uint8Array;
-  /** Per finished chunk: mint, maxt (inclusive), end offset in `cutData`. */
-  cutMeta: Float64Array;
+  /** Per finished chunk: mint, maxt (inclusive), arena location, length; replaced (never mutated) on cut and truncation. */
+  cutMeta: readonly number[];
   /** The open chunk, null when the series has none (new, or just truncated). */
   head: XORChunk | null;
   headApp: ChunkAppender | null;
   /** Timestamps of the open chunk's first and last sample (valid when it has samples). */
   headMint: number;
   headMaxt: number;
+  /** Samples in the open chunk (kept here: asking the chunk builds a view). */
+  headN: number;
   /** The open chunk is cut before a sample at or after this time. */
   nextAt: number;
   /** Raw bits of the newest sample's value and whether it was a stale marker. */
@@ -81,12 +82,12 @@ export class MemSeries implements HashedSeries<MemSeries> {
     this.lset = lset;
     this.hash = hash;
     this.hashNext = null;
-    this.cutData = EMPTY_BYTES;
     this.cutMeta = EMPTY_META;
     this.head = null;
     this.headApp = null;
     this.headMint = 0;
     this.headMaxt = 0;
+    this.headN = 0;
     this.nextAt = 0;
     this.lastHi = 0;
     this.lastLo = 0;
@@ -98,25 +99,25 @@ export class MemSeries implements HashedSeries<MemSeries> {
 
   /** Number of finished chunks. */
   numCut(): number {
-    return this.cutMeta.length / 3;
+    return this.cutMeta.length / META_STRIDE;
   }
 
   /** Number of chunks including the open one. */
   numChunks(): number {
-    return this.cutMeta.length / 3 + (this.head !== null && this.head.numSamples() > 0 ? 1 : 0);
+    return this.cutMeta.length / META_STRIDE + (this.headN > 0 ? 1 : 0);
   }
 
   /** Timestamp of the newest sample, or -Infinity when the series holds none. */
   maxTime(): number {
-    if (this.head !== null && this.head.numSamples() > 0) return this.headMaxt;
+    if (this.headN > 0) return this.headMaxt;
     const n = this.cutMeta.length;
-    return n > 0 ? (this.cutMeta[n - 2] as number) : -Infinity;
+    return n > 0 ? (this.cutMeta[n - META_STRIDE + 1] as number) : -Infinity;
   }
 
   /** Timestamp of the oldest sample, or +Infinity when the series holds none. */
   minTime(): number {
     if (this.cutMeta.length > 0) return this.cutMeta[0] as number;
-    if (this.head !== null && this.head.numSamples() > 0) return this.headMint;
+    if (this.headN > 0) return this.headMint;
     return Infinity;
   }
 
@@ -140,15 +141,11 @@ export class MemSeries implements HashedSeries<MemSeries> {
    * reason when it is not. `chunkRange` is the head's block range (2 h by default).
    * `hi`/`lo` are `v`'s bits, computed once by the caller.
    */
-  append(t: number, v: number, hi: number, lo: number, stale: boolean, chunkRange: number): AppendResult {
+  append(t: number, hi: number, lo: number, stale: boolean, chunkRange: number, arena: ChunkArena): AppendResult {
     const r = this.appendable(t, hi, lo, stale);
     if (r !== AppendResult.Ok) return r;
-    let c = this.head;
-    if (c === null) {
-      this.cutNewHeadChunk(t, chunkRange);
-      c = this.head as XORChunk;
-    }
-    const n = c.numSamples();
+    if (this.head === null) this.cutNewHeadChunk(t, chunkRange, arena);
+    const n = this.headN;
     if (n === 0) {
       this.headMint = t;
       this.nextAt = rangeForTimestamp(t, chunkRange);
@@ -156,7 +153,7 @@ export class MemSeries implements HashedSeries<MemSeries> {
     // At a quarter of the target size, predict an end time that spreads the rest of
     // the range over equally sized chunks (Prometheus appendPreprocessor).
     if (n === SAMPLES_PER_CHUNK / 4) this.nextAt = computeChunkEndTime(this.headMint, this.headMaxt, this.nextAt);
-    if (n > 0 && (t >= this.nextAt || n >= SAMPLES_PER_CHUNK * 2)) this.cutNewHeadChunk(t, chunkRange);
+    if (n > 0 && (t >= this.nextAt || n >= SAMPLES_PER_CHUNK * 2)) this.cutNewHeadChunk(t, chunkRange, arena);
     const app = this.headApp as ChunkAppender;
     if (stale) {
       app.appendStale(t);
@@ -169,77 +166,77 @@ export class MemSeries implements HashedSeries<MemSeries> {
     }
     this.lastStale = stale;
     this.headMaxt = t;
+    this.headN++;
     return AppendResult.Ok;
   }
 
   /**
-   * Moves the open chunk (if it has samples) to the finished chunks and opens a new one
-   * starting at `t`. The finished bytes are copied to an exact-size array so the open
-   * chunk's slack capacity is not kept.
+   * Moves the open chunk (if it has samples) to the finished chunks (its bytes copied
+   * into the arena, exact size) and opens a new one starting at `t`.
    */
-  private cutNewHeadChunk(t: number, chunkRange: number): void {
+  private cutNewHeadChunk(t: number, chunkRange: number, arena: ChunkArena): void {
     const c = this.head;
-    if (c !== null && c.numSamples() > 0) this.pushCut(c.bytes(), this.headMint, this.headMaxt);
+    if (c !== null && this.headN > 0) this.pushCut(arena.put(c.bytes()), c.bytes().length, this.headMint, this.headMaxt);
     const nc = new XORChunk();
     this.head = nc;
     this.headApp = nc.appender();
     this.headMint = t;
     this.headMaxt = -Infinity;
+    this.headN = 0;
     this.nextAt = rangeForTimestamp(t, chunkRange);
   }
 
-  /** Appends a finished chunk's bytes (copied) with its time range. */
-  pushCut(bytes: Uint8Array, mint: number, maxt: number): void {
-    const old = this.cutData;
-    const nd = new Uint8Array(old.length + bytes.length);
-    nd.set(old, 0);
-    nd.set(bytes, old.length);
+  /** Records a finished chunk stored at arena location `loc`. */
+  pushCut(loc: number, len: number, mint: number, maxt: number): void {
     const om = this.cutMeta;
-    const nm = new Float64Array(om.length + 3);
-    nm.set(om, 0);
+    const nm = new Array<number>(om.length + META_STRIDE);
+    for (let i = 0; i < om.length; i++) nm[i] = om[i] as number;
     nm[om.length] = mint;
     nm[om.length + 1] = maxt;
-    nm[om.length + 2] = nd.length;
-    this.cutData = nd;
+    nm[om.length + 2] = loc;
+    nm[om.length + 3] = len;
     this.cutMeta = nm;
   }
 
   /**
    * Drops every chunk whose newest sample is older than `mint` (Prometheus
-   * `truncateChunksBefore`). Returns the number of chunks removed. A chunk that straddles
-   * `mint` is kept whole, as in Prometheus.
+   * `truncateChunksBefore`), releasing its arena bytes. Returns the samples removed.
+   * A chunk that straddles `mint` is kept whole, as in Prometheus.
    */
-  truncateChunksBefore(mint: number): number {
+  truncateChunksBefore(mint: number, arena: ChunkArena): number {
     let removed = 0;
     const m = this.cutMeta;
-    const n = m.length / 3;
     let k = 0;
-    while (k < n && (m[3 * k + 1] as number) < mint) k++;
-    if (k > 0) {
-      removed = k;
-      if (k === n) {
-        this.cutData = EMPTY_BYTES;
-        this.cutMeta = EMPTY_META;
-      } else {
-        const start = m[3 * k - 1] as number;
-        this.cutData = this.cutData.slice(start);
-        const nm = m.slice(3 * k);
-        for (let i = 2; i < nm.length; i += 3) nm[i] = (nm[i] as number) - start;
-        this.cutMeta = nm;
-      }
+    while (k < m.length && (m[k + 1] as number) < mint) {
+      const loc = m[k + 2] as number;
+      removed += arena.be16(loc);
+      arena.free(loc, m[k + 3] as number);
+      k += META_STRIDE;
     }
-    const h = this.head;
-    if (h !== null && h.numSamples() > 0 && this.headMaxt < mint) {
-      // Keep nextAt/last value: a later sample must still be checked against lastT.
+    if (k > 0) this.cutMeta = k === m.length ? EMPTY_META : m.slice(k);
+    if (this.head !== null && this.headN > 0 && this.headMaxt < mint) {
+      // nextAt and the last value stay: the next sample is still checked against them.
+      removed += this.headN;
       this.head = null;
       this.headApp = null;
-      removed++;
+      this.headN = 0;
     }
     return removed;
   }
 
+  /** Samples held (finished chunks + open chunk). */
+  numSamples(arena: ChunkArena): number {
+    let n = this.headN;
+    const m = this.cutMeta;
+    for (let k = 0; k < m.length; k += META_STRIDE) n += arena.be16(m[k + 2] as number);
+    return n;
+  }
+
   /** Bytes held by chunk data (finished + open chunk's written bytes), for stats and benchmarks. */
   chunkBytes(): number {
-    return this.cutData.length + (this.head !== null ? this.head.bytes().length : 0);
+    let n = this.head !== null && this.headN > 0 ? this.head.bytes().length : 0;
+    const m = this.cutMeta;
+    for (let k = 3; k < m.length; k += META_STRIDE) n += m[k] as number;
+    return n;
   }
 }

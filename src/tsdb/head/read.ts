@@ -11,8 +11,8 @@
  *                                             (one XORIterator reset per chunk)
  * ```
  *
- * Consistency without locks: `iterator()` captures the series' finished-chunk arrays
- * (never mutated, only replaced) and a view of the open chunk's bytes together with its
+ * Consistency without locks: `iterator()` captures views of the series' finished chunks
+ * (arena bytes never change) and a view of the open chunk's bytes together with its
  * sample count, synchronously. Appends that happen while the iterator is consumed
  * (across `await`s) write bits after the captured ones or into a new buffer, so the
  * iterator keeps seeing exactly the samples that were committed when it was created.
@@ -33,7 +33,8 @@ import {
 } from '../../storage/index.js';
 import { XORIterator } from '../chunkenc/xor.js';
 import type { Head } from './head.js';
-import type { MemSeries } from './mem-series.js';
+import type { ChunkArena } from './chunk-arena.js';
+import { META_STRIDE, type MemSeries } from './mem-series.js';
 
 const EMPTY_BYTES = new Uint8Array(0);
 
@@ -62,7 +63,7 @@ export class HeadQuerier implements Querier {
     }
     // Refs are creation order, not label order; merging and PromQL need label order.
     if (sorted) out.sort((a, b) => compareLabels(a.lset, b.lset));
-    return new HeadSeriesSet(out, this.mint, this.maxt);
+    return new HeadSeriesSet(out, h.arena, this.mint, this.maxt);
   }
 
   labelValues(name: string, ...matchers: Matcher[]): string[] {
@@ -102,13 +103,15 @@ function cmp(a: string, b: string): number {
 
 class HeadSeriesSet implements SeriesSet {
   private readonly list: MemSeries[];
+  private readonly arena: ChunkArena;
   private readonly mint: number;
   private readonly maxt: number;
   private i: number;
   private cur: HeadSeries | null;
 
-  constructor(list: MemSeries[], mint: number, maxt: number) {
+  constructor(list: MemSeries[], arena: ChunkArena, mint: number, maxt: number) {
     this.list = list;
+    this.arena = arena;
     this.mint = mint;
     this.maxt = maxt;
     this.i = -1;
@@ -122,7 +125,7 @@ class HeadSeriesSet implements SeriesSet {
       this.cur = null;
       return false;
     }
-    this.cur = new HeadSeries(this.list[this.i] as MemSeries, this.mint, this.maxt);
+    this.cur = new HeadSeries(this.list[this.i] as MemSeries, this.arena, this.mint, this.maxt);
     return true;
   }
 
@@ -143,11 +146,13 @@ class HeadSeriesSet implements SeriesSet {
 /** One head series restricted to [mint, maxt]. */
 export class HeadSeries implements Series {
   readonly s: MemSeries;
+  private readonly arena: ChunkArena;
   private readonly mint: number;
   private readonly maxt: number;
 
-  constructor(s: MemSeries, mint: number, maxt: number) {
+  constructor(s: MemSeries, arena: ChunkArena, mint: number, maxt: number) {
     this.s = s;
+    this.arena = arena;
     this.mint = mint;
     this.maxt = maxt;
   }
@@ -158,25 +163,24 @@ export class HeadSeries implements Series {
 
   iterator(reuse?: SampleIterator | null): SampleIterator {
     const it = reuse instanceof HeadSeriesIterator ? reuse : new HeadSeriesIterator();
-    it.reset(this.s, this.mint, this.maxt);
+    it.reset(this.s, this.arena, this.mint, this.maxt);
     return it;
   }
 }
 
 /**
  * Iterates the samples of one head series within [mint, maxt] across its finished
- * chunks and its open chunk. Chunks entirely outside the range are skipped by their
- * recorded time bounds without decoding.
+ * chunks and its open chunk. `reset` captures byte views of the chunks overlapping the
+ * range (chunks outside it are never decoded); the views pin their memory, so the head
+ * may cut, truncate or release arena pages meanwhile.
  */
 export class HeadSeriesIterator implements SampleIterator {
-  private data: Uint8Array;
-  private meta: Float64Array;
-  /** Captured open chunk bytes (EMPTY when none) and its time bounds. */
-  private headBytes: Uint8Array;
-  private headMint: number;
-  private headMaxt: number;
-  private nCut: number;
-  /** Index of the chunk being read: 0..nCut-1 finished, nCut = open chunk, > nCut done. */
+  /** Captured chunks: bytes and inclusive time bounds; `n` of them valid. */
+  private readonly views: Uint8Array[];
+  private readonly mints: number[];
+  private readonly maxts: number[];
+  private n: number;
+  /** Index of the chunk being read. */
   private ci: number;
   private readonly inner: XORIterator;
   private active: boolean;
@@ -186,12 +190,10 @@ export class HeadSeriesIterator implements SampleIterator {
   private e: Error | null;
 
   constructor() {
-    this.data = EMPTY_BYTES;
-    this.meta = new Float64Array(0);
-    this.headBytes = EMPTY_BYTES;
-    this.headMint = 0;
-    this.headMaxt = 0;
-    this.nCut = 0;
+    this.views = [];
+    this.mints = [];
+    this.maxts = [];
+    this.n = 0;
     this.ci = -1;
     this.inner = new XORIterator(EMPTY_BYTES);
     this.active = false;
@@ -201,21 +203,30 @@ export class HeadSeriesIterator implements SampleIterator {
     this.e = null;
   }
 
-  /** Captures the series' current chunks; see the file comment for why this is safe. */
-  reset(s: MemSeries, mint: number, maxt: number): void {
-    this.data = s.cutData;
-    this.meta = s.cutMeta;
-    this.nCut = s.cutMeta.length / 3;
-    const h = s.head;
-    if (h !== null && h.numSamples() > 0) {
-      this.headBytes = h.bytes();
-      this.headMint = s.headMint;
-      this.headMaxt = s.headMaxt;
-    } else {
-      this.headBytes = EMPTY_BYTES;
-      this.headMint = 0;
-      this.headMaxt = 0;
+  /** Captures the series' chunks overlapping [mint, maxt]; see the class comment. */
+  reset(s: MemSeries, arena: ChunkArena, mint: number, maxt: number): void {
+    let n = 0;
+    const m = s.cutMeta;
+    for (let k = 0; k < m.length; k += META_STRIDE) {
+      const cmint = m[k] as number;
+      const cmaxt = m[k + 1] as number;
+      if (cmaxt < mint || cmint > maxt) continue;
+      this.views[n] = arena.view(m[k + 2] as number, m[k + 3] as number);
+      this.mints[n] = cmint;
+      this.maxts[n] = cmaxt;
+      n++;
     }
+    const h = s.head;
+    if (h !== null && s.headN > 0 && s.headMaxt >= mint && s.headMint <= maxt) {
+      // bytes() is a view whose length and header count match at this instant.
+      this.views[n] = h.bytes();
+      this.mints[n] = s.headMint;
+      this.maxts[n] = s.headMaxt;
+      n++;
+    }
+    // Drop views of an earlier, longer capture so their pages can be collected.
+    for (let i = n; i < this.n; i++) this.views[i] = EMPTY_BYTES;
+    this.n = n;
     this.ci = -1;
     this.active = false;
     this.done = false;
@@ -224,36 +235,17 @@ export class HeadSeriesIterator implements SampleIterator {
     this.e = null;
   }
 
-  /** Opens the next chunk whose range ends at or after `from`; false when none is left in range. */
+  /** Opens the next captured chunk whose range ends at or after `from`; false when none is left in range. */
   private openNext(from: number): boolean {
     for (;;) {
       this.ci++;
-      let cmint: number;
-      let cmaxt: number;
-      let bytes: Uint8Array;
-      if (this.ci < this.nCut) {
-        const m = this.meta;
-        const k = 3 * this.ci;
-        cmint = m[k] as number;
-        cmaxt = m[k + 1] as number;
-        if (cmaxt < from) continue;
-        bytes = this.data.subarray(k === 0 ? 0 : (m[k - 1] as number), m[k + 2] as number);
-      } else if (this.ci === this.nCut && this.headBytes.length > 0) {
-        cmint = this.headMint;
-        cmaxt = this.headMaxt;
-        if (cmaxt < from) continue;
-        bytes = this.headBytes;
-      } else {
+      if (this.ci >= this.n || (this.mints[this.ci] as number) > this.maxt) {
         this.done = true;
         this.active = false;
         return false;
       }
-      if (cmint > this.maxt) {
-        this.done = true;
-        this.active = false;
-        return false;
-      }
-      this.inner.reset(bytes);
+      if ((this.maxts[this.ci] as number) < from) continue;
+      this.inner.reset(this.views[this.ci] as Uint8Array);
       this.active = true;
       return true;
     }

@@ -169,7 +169,7 @@ describe('head chunks are cut exactly as Prometheus cuts them', () => {
     expect(s.numChunks()).toBe(want);
     // chunk boundaries: first sample of each chunk
     const starts: number[] = [];
-    for (let i = 0; i < s.numCut(); i++) starts.push(s.cutMeta[3 * i]!);
+    for (let i = 0; i < s.numCut(); i++) starts.push(s.cutMeta[4 * i]!);
     starts.push(s.headMint);
     expect(starts).toEqual(cutPoints(ts).map((i) => ts[i]));
     expect(samples(head, A).map((x) => x[0])).toEqual(ts);
