@@ -133,7 +133,7 @@ describe('corrupt and missing chunk files give clear errors', () => {
   test('a flipped data byte is a checksum mismatch naming the file and offset', async () => {
     const dir = await copyGolden();
     const b = await readFile(join(dir, '000001'));
-    b[40] ^= 0xff;
+    b[40] = b[40]! ^ 0xff;
     await writeFile(join(dir, '000001'), b);
     const r = ChunkReader.open(dir);
     expect(() => r.chunk(34)).toThrow(ChunkFileError);
