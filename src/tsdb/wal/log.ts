@@ -32,7 +32,7 @@
  * replays and repairs) is the only safe way on.
  */
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Encbuf, crc32c } from '../encoding/index.js';
 import { CorruptionError, ERR_WAL_CLOSED, WalError } from './errors.js';
 import { fsyncDir, writeAll } from './fsutil.js';
@@ -127,6 +127,7 @@ export class WAL {
   private idleWaiters: (() => void)[];
   private failed: Error | null;
   private closed: boolean;
+  private repairing: boolean;
   private readonly flushLoopBound: () => void;
 
   private constructor(dir: string, options: WALOptions, active: number, fh: FileHandle) {
@@ -145,6 +146,7 @@ export class WAL {
     this.idleWaiters = [];
     this.failed = null;
     this.closed = false;
+    this.repairing = false;
     this.flushLoopBound = () => void this.flushLoop();
   }
 
@@ -186,6 +188,7 @@ export class WAL {
   log(...recs: Uint8Array[]): Promise<void> {
     if (this.failed !== null) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new WalError('log on closed wal', { code: ERR_WAL_CLOSED }));
+    if (this.repairing) return Promise.reject(new WalError('log during repair: repair before appending'));
     for (let i = 0; i < recs.length; i++) this.encodeRecord(recs[i] as Uint8Array);
     return this.enqueue();
   }
@@ -198,6 +201,7 @@ export class WAL {
   async nextSegment(): Promise<number> {
     if (this.failed !== null) throw this.failed;
     if (this.closed) throw new WalError('nextSegment on closed wal', { code: ERR_WAL_CLOSED });
+    if (this.repairing) throw new WalError('nextSegment during repair');
     this.switchSegment();
     const next = this.segIndex;
     this.chunkFor(next); // an empty chunk makes the flusher create the file
@@ -229,16 +233,33 @@ export class WAL {
    */
   async repair(err: CorruptionError): Promise<RepairReport> {
     if (this.closed) throw new WalError('repair on closed wal', { code: ERR_WAL_CLOSED });
+    if (this.repairing) throw new WalError('repair already running');
+    this.repairing = true;
+    try {
+      return await this.doRepair(err);
+    } finally {
+      this.repairing = false;
+    }
+  }
+
+  private async doRepair(err: CorruptionError): Promise<RepairReport> {
     await this.idle();
-    if (err.dir !== this.dir) {
+    if (resolve(err.dir) !== resolve(this.dir)) {
       // A checkpoint's segments: repaired in place, the live log is untouched.
       return repairSegments(err, this.options.logger);
     }
-    if (this.fh !== null) {
-      await this.fh.close();
-      this.fh = null;
+    let report: RepairReport;
+    try {
+      if (this.fh !== null) {
+        await this.fh.close();
+        this.fh = null;
+      }
+      report = await repairSegments(err, this.options.logger);
+    } catch (e) {
+      // The active segment may be gone: nothing more can be logged safely.
+      this.failed = new WalError(`repair wal segment ${segmentName(err.segment)}`, { cause: e });
+      throw this.failed;
     }
-    const report = await repairSegments(err, this.options.logger);
     // Every segment after the cut one, the old active one included, is gone now.
     const active = err.segment + 1;
     this.fh = await createSegment(this.dir, active);
@@ -255,7 +276,8 @@ export class WAL {
    */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.failed === null) {
+    this.closed = true; // later log() calls reject; pending ones still complete
+    if (this.failed === null && !this.repairing) {
       this.padPage();
       if (this.pending.length > 0) {
         try {
@@ -265,7 +287,6 @@ export class WAL {
         }
       }
     }
-    this.closed = true;
     await this.idle();
     if (this.fh !== null) {
       const fh = this.fh;
