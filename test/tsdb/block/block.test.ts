@@ -25,7 +25,10 @@ function series(lset: Record<string, string>, ...chunks: Array<Array<[number, nu
     chunks: chunks.map((samples) => {
       const c = new XORChunk();
       const a = c.appender();
-      for (const [t, v] of samples) v === 'stale' ? a.appendStale(t) : a.append(t, v);
+      for (const [t, v] of samples) {
+        if (v === 'stale') a.appendStale(t);
+        else a.append(t, v);
+      }
       return newChunkMeta(c, samples[0]![0], samples[samples.length - 1]![0]);
     }),
   };
