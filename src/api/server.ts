@@ -80,8 +80,17 @@ export async function buildServer(deps: ApiDeps) {
     // No proxy trust: remote addresses in logs are the peer's; a proxy setup can wrap this.
     trustProxy: false,
     return503OnClosing: true,
+    // The UI polls every few seconds: one line per request at info would drown the log.
+    // onResponse below logs changes and failures at info, reads at debug.
+    disableRequestLogging: true,
   });
   app.decorateRequest('principal', null);
+  app.addHook('onResponse', async (req, reply) => {
+    const line = { req, res: reply, ms: Math.round(reply.elapsedTime) };
+    if (reply.statusCode >= 500) req.log.error(line, 'request failed');
+    else if (reply.statusCode >= 400 || (req.method !== 'GET' && req.method !== 'HEAD')) req.log.info(line, 'request completed');
+    else req.log.debug(line, 'request completed');
+  });
 
   app.setErrorHandler((err: FastifyError | ApiError | AuthError, req, reply) => {
     if (err instanceof ApiError || err instanceof AuthError) {

@@ -290,6 +290,7 @@ export class JobRunner implements JobControl {
     if (job.attempts > this.opts.maxAttempts) {
       this.finishError(r, `gave up after ${this.opts.maxAttempts} attempts: the process building this dump stopped each time`);
       await r.writes;
+      await this.cleanup(job); // whatever the dead runs left behind
       return;
     }
     await this.write(r);

@@ -84,7 +84,7 @@ describe('admin UI with the static token', () => {
     await page.fill('#token', TOKEN);
     await page.click('#login-submit');
     await page.locator('#dumps-view').waitFor({ state: 'visible' });
-    expect(await page.evaluate(() => sessionStorage.getItem('mm-metrics-admin-token'))).toBe(TOKEN);
+    expect(await page.evaluate('sessionStorage.getItem("mm-metrics-admin-token")')).toBe(TOKEN);
   });
 
   test('the stats panel shows the stored data', async () => {
@@ -204,7 +204,7 @@ describe('admin UI with the static token', () => {
   test('logging out returns to the login screen and forgets the token', async () => {
     await page.click('#logout');
     await page.locator('#login-view').waitFor({ state: 'visible' });
-    expect(await page.evaluate(() => sessionStorage.getItem('mm-metrics-admin-token'))).toBeNull();
+    expect(await page.evaluate('sessionStorage.getItem("mm-metrics-admin-token")')).toBeNull();
     await page.reload();
     await page.locator('#login-view').waitFor({ state: 'visible' });
     expect(errors).toEqual([]);

@@ -20,7 +20,7 @@ const existing = await store.list();
 const job = existing[0] ?? (await runner.create({ min_t: 1000, max_t: 2000 }));
 for (;;) {
   const j = await store.get(job.id);
-  if (j?.status === 'in_progress' && j.owner === nodeId) break;
+  if (j?.status === 'in_progress' && j.owner === nodeId && (j.attempts ?? 0) >= 1) break; // the build has started
   await new Promise((r) => setTimeout(r, 10));
 }
 process.stdout.write(`running ${job.id}\n`);
