@@ -183,12 +183,16 @@ export class WAL {
    * Appends records, in order, and resolves once they are on disk (written and
    * fdatasync'd). The caller may reuse the record buffers as soon as `log`
    * returns (they are copied synchronously). Rejects with a `WalError` if the WAL
-   * is closed or a write failed (then the WAL stays failed).
+   * is closed, a record is empty, or a write failed (then the WAL stays failed).
    */
   log(...recs: Uint8Array[]): Promise<void> {
     if (this.failed !== null) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new WalError('log on closed wal', { code: ERR_WAL_CLOSED }));
     if (this.repairing) return Promise.reject(new WalError('log during repair: repair before appending'));
+    for (let i = 0; i < recs.length; i++) {
+      // The reader treats an empty record as damage (see reader.ts); refuse before writing anything.
+      if ((recs[i] as Uint8Array).length === 0) return Promise.reject(new WalError('log: empty record'));
+    }
     for (let i = 0; i < recs.length; i++) this.encodeRecord(recs[i] as Uint8Array);
     return this.enqueue();
   }

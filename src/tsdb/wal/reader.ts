@@ -21,6 +21,7 @@
  *
  * Stricter than Prometheus, because each case can only come from damage:
  *  - a fragment that crosses a page boundary (the writer never makes one);
+ *  - an empty record (no writer logs one; a zeroed length + CRC looks like one);
  *  - a page that starts with zeros while a record is in progress, or an all-zero
  *    page followed by more records in the same segment (a zeroed page would
  *    otherwise silently drop the records it held).
@@ -266,6 +267,9 @@ export class WALReader {
       frags++;
 
       if (typ === FragmentType.Full) {
+        // Nothing logs empty records (WAL.log refuses them, Prometheus never writes one),
+        // but a zeroed length + CRC forms a "valid" empty fragment: report it as damage.
+        if (len === 0) return this.corrupt(pos, recStart, 'empty record (zeroed fragment header?)');
         this.recSeg = (this.segs[this.segPos] as SegmentRef).index;
         this.recStart = recStart;
         this.recEnd = this.pos;
@@ -286,6 +290,7 @@ export class WALReader {
       this.asm.set(b.subarray(dataStart, dataEnd), this.asmLen);
       this.asmLen += len;
       if (typ === FragmentType.Last) {
+        if (this.asmLen === 0) return this.corrupt(pos, recStart, 'empty record (zeroed fragment headers?)');
         this.recSeg = (this.segs[this.segPos] as SegmentRef).index;
         this.recStart = recStart;
         this.recEnd = this.pos;

@@ -149,6 +149,15 @@ describe('page and fragment layout (Prometheus wlog.go)', () => {
     await expect(WAL.open(await newDir(), { segmentSize: 1000 })).rejects.toThrow(/multiple of 32768/);
   });
 
+  test('an empty record is refused before anything is written (the reader treats one as damage)', async () => {
+    const dir = await newDir();
+    const w = await WAL.open(dir, { logger: nopWalLogger });
+    await expect(w.log(new Uint8Array([1]), new Uint8Array(0))).rejects.toThrow(/empty record/);
+    await w.log(new Uint8Array([2]));
+    await w.close();
+    expect(readAll([{ dir }]).recs.map((r) => r[0])).toEqual([2]);
+  });
+
   test('log after close rejects with a stable code', async () => {
     const w = await WAL.open(await newDir(), { logger: nopWalLogger });
     await w.close();
