@@ -254,3 +254,62 @@ describe.skipIf(!havePrometheus)('a WAL written by us replays in Prometheus 2.42
     }
   }, 60_000);
 });
+
+describe.skipIf(!havePrometheus)('a WAL repaired by us opens in Prometheus 2.42', () => {
+  test('after a torn tail is cut, Prometheus replays exactly the records before the cut', async () => {
+    const work = await tempDir('our-wal-repaired');
+    dirs.push(work);
+    const walDir = join(work, 'data', 'wal');
+    await mkdir(walDir, { recursive: true });
+    let wal = await WAL.open(walDir, { segmentSize: 2 * PAGE_SIZE, logger: nopWalLogger });
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const sb = new SeriesBatch();
+    for (let ref = 1; ref <= 300; ref++) sb.push(ref, Labels.fromObject({ __name__: 'mm_wal_rep', i: String(ref) }));
+    const enc = new Encbuf();
+    encodeSeries(sb, enc);
+    await wal.log(enc.get());
+    const batch = new SampleBatch();
+    for (let k = 0; k < 40; k++) {
+      batch.reset();
+      for (let ref = 1; ref <= 300; ref++) batch.push(ref, now - (40 - k) * 10_000, k * 1000 + ref);
+      enc.reset();
+      encodeSamples(batch, enc);
+      await wal.log(enc.get());
+    }
+    await wal.close();
+    // Tear the newest segment in the middle of its last record, as a crash would.
+    const r0 = openReader([{ dir: walDir }]);
+    let last = { seg: -1, start: 0, end: 0 };
+    let n = 0;
+    while (r0.next()) {
+      last = { seg: r0.segment(), start: r0.recordOffset(), end: r0.offset() };
+      n++;
+    }
+    r0.close();
+    const { truncate } = await import('node:fs/promises');
+    await truncate(join(walDir, String(last.seg).padStart(8, '0')), Math.floor((last.start + last.end) / 2));
+
+    // Start as the head does: open, replay, repair.
+    wal = await WAL.open(walDir, { segmentSize: 2 * PAGE_SIZE, logger: nopWalLogger });
+    const r = openReader([{ dir: walDir, last: wal.activeSegment - 1 }]);
+    let kept = 0;
+    while (r.next()) kept++;
+    const err = r.err();
+    r.close();
+    expect(err).not.toBeNull();
+    await wal.repair(err as never);
+    await wal.close();
+    expect(kept).toBe(n - 1);
+
+    const prom = await startProm(work, join(work, 'data'), 'scrape_configs: []\n', ['--storage.tsdb.retention.time=100y']);
+    started.push(prom);
+    try {
+      const res = await query<Array<{ metric: Record<string, string>; value: [number, string] }>>(prom.url, 'count_over_time(mm_wal_rep[1h])', now);
+      expect(res.length).toBe(300);
+      // 40 samples records were written, the last one was torn off.
+      expect(new Set(res.map((e) => e.value[1]))).toEqual(new Set(['39']));
+    } finally {
+      expect(await prom.stop()).toBe(0);
+    }
+  }, 60_000);
+});
