@@ -5,3 +5,4 @@ export * from './appender.js';
 export * from './iterator.js';
 export * from './matcher.js';
 export * from './querier.js';
+export * from './selector.js';

@@ -20,7 +20,7 @@
  * Errors are SelectorError with the 0-based position of the problem, so the API can say
  * "matchers[2]: at char 7: expected a string after =~".
  */
-import { Matcher, MatchType, MatcherError } from '../storage/index.js';
+import { Matcher, MatchType, MatcherError } from './matcher.js';
 
 export class SelectorError extends Error {
   readonly code = 'MM_ERR_BAD_SELECTOR';
