@@ -177,10 +177,16 @@ export class ScrapeCache {
     if (id >= this.marks.length) this.growIds();
     this.idByHash.set(hash53, id);
     this.idHashes[id] = hash53;
-    this.marks[id] = 0;
+    // Never tracked: must not look like "tracked in the previous generation" (iter − 1 ≥ 0).
+    this.marks[id] = -1;
     this.refCounts[id] = 0;
     this.idLsets[id] = lset;
     return id;
+  }
+
+  /** The staleness id of an exposed label set if it has one, else -1 (never creates). */
+  findStaleId(hash53: number): number {
+    return this.idByHash.get(hash53) ?? -1;
   }
 
   /** Records that the series with this id was appended in the current generation. */

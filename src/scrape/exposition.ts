@@ -61,6 +61,20 @@ export interface AppendOptions extends LabelLimits {
 const EMPTY = new Uint8Array(0);
 
 /**
+ * Optional parser extension (textparse's parsers have it): the current series' byte
+ * range in the body, so the hot path needs no `subarray` object per sample.
+ */
+interface SeriesOffsets {
+  seriesStartOffset(): number;
+  seriesEndOffset(): number;
+}
+
+function seriesOffsets(p: Parser): (Parser & SeriesOffsets) | null {
+  const q = p as Parser & Partial<SeriesOffsets>;
+  return typeof q.seriesStartOffset === 'function' && typeof q.seriesEndOffset === 'function' ? (q as Parser & SeriesOffsets) : null;
+}
+
+/**
  * Appends expositions of one target. Owns the target's `ScrapeCache`; one scrape at
  * a time (the loop serialises scrapes).
  */
@@ -108,6 +122,7 @@ export class ExpositionAppender {
     let sampleLimitHit = false;
     let err: ScrapeError | null = null;
     const p = body.length === 0 ? null : this.newParser(body, contentType);
+    const po = p === null ? null : seriesOffsets(p);
 
     if (p !== null) {
       for (;;) {
@@ -128,8 +143,20 @@ export class ExpositionAppender {
           t = p.timestamp();
           explicit = true;
         }
-        const met = p.series();
-        const ce = cache.get(met, 0, met.length);
+        // The series bytes as exposed: body[ms, me) or a view from the parser.
+        let mb: Uint8Array;
+        let ms: number;
+        let me: number;
+        if (po !== null) {
+          mb = body;
+          ms = po.seriesStartOffset();
+          me = po.seriesEndOffset();
+        } else {
+          mb = p.series();
+          ms = 0;
+          me = mb.length;
+        }
+        const ce = cache.get(mb, ms, me);
         let ref: SeriesRef = 0;
         let lset: Labels;
         let staleId: number;
@@ -145,6 +172,7 @@ export class ExpositionAppender {
             err = parseFailure(e);
             break;
           }
+          ex.addEmptyFromRaw(mb, ms, me);
           ex.sort();
           const dup = ex.duplicateName();
           if (dup !== '') {
@@ -153,9 +181,13 @@ export class ExpositionAppender {
           }
           const hash = hashLabelPairs(ex.names, ex.values, ex.n);
           lset = mutateSampleLabels(ex, this.targetLabels, opts.honorLabels, this.builder);
-          err = checkSeries(lset, met, opts);
+          err = checkSeries(lset, mb.subarray(ms, me), opts);
           if (err !== null) break;
-          staleId = cache.staleIdFor(hash, lset);
+          // Past the sample limit the scrape is lost anyway. Prometheus still tracks such
+          // new series for staleness (so a later scrape would write stale markers for
+          // series never stored); we only keep tracking ids that already exist, which
+          // bounds memory by the limit when a target suddenly exposes millions of series.
+          staleId = sampleLimit > 0 && limited >= sampleLimit ? cache.findStaleId(hash) : cache.staleIdFor(hash, lset);
         }
 
         // limitAppender, then timeLimitAppender, then the storage appender.
@@ -190,8 +222,8 @@ export class ExpositionAppender {
         } else {
           // As Prometheus: a new series is tracked for staleness even when its append
           // failed, and cached only when storage gave it a ref.
-          if (!explicit) cache.trackStaleness(staleId);
-          cache.add(met, 0, met.length, newRef, lset, staleId);
+          if (!explicit && staleId >= 0) cache.trackStaleness(staleId);
+          cache.add(mb, ms, me, newRef, lset, staleId);
           if (ok && !sampleLimitHit) out.seriesAdded++;
         }
         out.added++;

@@ -69,12 +69,69 @@ export class ExposedLabels implements LabelSink {
     return '';
   }
 
+    /**
+   * Adds `name=""` for every label written with an empty value in the raw series
+   * bytes `b[start, end)` that the parser did not report. Prometheus's `p.Metric`
+   * keeps such pairs, and they matter: with honor_labels an exposed `instance=""`
+   * suppresses the target's instance, and renames skip names taken by them. Our
+   * parser leaves empty values out (they never reach storage), so they are recovered
+   * here, on a cache miss only, and only when the text contains `""` at all.
+   */
+  addEmptyFromRaw(b: Uint8Array, start: number, end: number): void {
+    let q = -1;
+    for (let i = start; i + 1 < end; i++) {
+      if (b[i] === QUOTE && b[i + 1] === QUOTE) {
+        q = i;
+        break;
+      }
+    }
+    if (q < 0) return;
+    let i = start;
+    while (i < end && b[i] !== LBRACE) i++;
+    i++;
+    while (i < end) {
+      while (i < end && (b[i] === SP || b[i] === TAB || b[i] === COMMA)) i++;
+      if (i >= end || b[i] === RBRACE) return;
+      const ns = i;
+      while (i < end && isNameByte(b[i]!)) i++;
+      const ne = i;
+      if (ne === ns) return;
+      while (i < end && (b[i] === SP || b[i] === TAB)) i++;
+      if (b[i] !== EQ) return;
+      i++;
+      while (i < end && (b[i] === SP || b[i] === TAB)) i++;
+      if (b[i] !== QUOTE) return;
+      i++;
+      const vs = i;
+      while (i < end && b[i] !== QUOTE) i += b[i] === BACKSLASH ? 2 : 1;
+      if (i >= end) return;
+      if (i === vs) {
+        const name = String.fromCharCode(...b.subarray(ns, ne));
+        if (!this.has(name)) this.set(name, '');
+      }
+      i++;
+    }
+  }
+
   /** `{a="1", b=""}` for error messages. */
   toString(): string {
     const parts: string[] = [];
     for (let i = 0; i < this.n; i++) parts.push(`${this.names[i]}=${JSON.stringify(this.values[i])}`);
     return '{' + parts.join(', ') + '}';
   }
+}
+
+const QUOTE = 0x22;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const EQ = 0x3d;
+const SP = 0x20;
+const TAB = 0x09;
+const COMMA = 0x2c;
+const BACKSLASH = 0x5c;
+
+function isNameByte(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f;
 }
 
 const EXPORTED_PREFIX = 'exported_';

@@ -206,8 +206,10 @@ export class ScrapeLoop {
       while (this.nextTick <= now) this.nextTick += interval;
       return true;
     }
+    // Only a consumed tick advances the ticker: after a stop, the pending tick is the
+    // "first missed tick" end-of-run staleness waits for.
     const ok = await sleepUntil(this.nextTick, signal);
-    this.nextTick += interval;
+    if (ok) this.nextTick += interval;
     return ok;
   }
 

@@ -1,0 +1,143 @@
+/**
+ * Side by side with Prometheus 2.42: whole-process CPU and memory to scrape the same
+ * Mattermost-like targets.
+ *
+ *   node --import tsx bench/macro/side-by-side.ts
+ *   MM_SIDE_MINUTES=2 MM_SIDE_TARGETS=10 MM_SIDE_SERIES=5000 …
+ *   MM_CMD='node bin/mm-metrics.js run --data-dir {dataDir} --listen 127.0.0.1:0 {targets} --scrape-interval 1s'
+ *
+ * Starts one target server per target (10 × 5,000 series, gzip like promhttp,
+ * counters growing every scrape; each body is rendered once per scrape index and
+ * shared), then Prometheus (scrape_interval 1s) and the mm-metrics side (MM_CMD, by
+ * default bench/macro/mm-scrape-child.ts with the in-memory appender; `{targets}`
+ * expands to `--target URL …`, `{dataDir}` to a temp dir) at the same time for N
+ * minutes. Reports for each side CPU seconds (utime+stime from /proc/<pid>/stat, the
+ * whole process) per million samples — samples from each side's own counter:
+ * Prometheus's prometheus_tsdb_head_samples_appended_total, ours the `SAMPLES n`
+ * lines the child prints — and peak/final RSS (/proc/<pid>/status).
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import zlib from 'node:zlib';
+import { Prometheus, havePrometheus } from '../../test/support/prometheus.js';
+import { TargetServer } from '../../test/support/target-server.js';
+import { buildMattermostExposition, TEXT_CONTENT_TYPE } from '../../test/support/mm-exposition.js';
+
+const MINUTES = Number(process.env.MM_SIDE_MINUTES ?? 2);
+const TARGETS = Number(process.env.MM_SIDE_TARGETS ?? 10);
+const SERIES = Number(process.env.MM_SIDE_SERIES ?? 5000);
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** utime+stime of a process in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the ")" of the command name; utime and stime are fields 14 and 15.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+function rss(pid: number): { rss: number; hwm: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/** Bodies rendered once per scrape index (text + gzip), shared by every target. */
+const cache = new Map<number, { raw: Buffer; gz: Buffer }>();
+function bodyFor(index: number): { raw: Buffer; gz: Buffer } {
+  let b = cache.get(index);
+  if (b === undefined) {
+    const raw = Buffer.from(buildMattermostExposition({ series: SERIES, seed: 5, scrapeIndex: index }));
+    b = { raw, gz: zlib.gzipSync(raw, { level: 1 }) };
+    cache.set(index, b);
+    for (const k of cache.keys()) if (k < index - 4) cache.delete(k);
+  }
+  return b;
+}
+
+function figure(name: string, value: number, unit: string): void {
+  console.log(`FIGURE ${name}: ${Math.round(value * 1000) / 1000} ${unit}`);
+}
+
+async function main(): Promise<void> {
+  if (!havePrometheus) {
+    console.log('# prometheus not installed; skipping side-by-side');
+    return;
+  }
+  const servers: TargetServer[] = [];
+  for (let i = 0; i < TARGETS; i++) {
+    const s = await TargetServer.start();
+    s.define('/metrics', (r) => {
+      const b = bodyFor(r.index);
+      const gzip = /\bgzip\b/.test(String(r.headers['accept-encoding'] ?? ''));
+      const headers: Record<string, string> = gzip ? { 'Content-Encoding': 'gzip' } : {};
+      return { status: 200, contentType: TEXT_CONTENT_TYPE, body: gzip ? b.gz : b.raw, headers };
+    });
+    servers.push(s);
+  }
+  const urls = servers.map((s) => s.url('/metrics'));
+  const dataDir = await mkdtemp(join(tmpdir(), 'mm-side-'));
+  console.log(`# ${TARGETS} targets x ${SERIES} series at 1s for ${MINUTES} min`);
+
+  const prom = await Prometheus.start({
+    scrapeConfigs: [{ job_name: 'mattermost', scrape_interval: '1s', scrape_timeout: '1s', static_configs: [{ targets: servers.map((s) => s.address) }] }],
+  });
+  const cmdTemplate = process.env.MM_CMD ?? `${process.execPath} --import tsx bench/macro/mm-scrape-child.ts --scrape-interval 1s {targets}`;
+  const cmd = cmdTemplate
+    .replace('{dataDir}', dataDir)
+    .replace('{targets}', urls.map((u) => `--target ${u}`).join(' '))
+    .split(/\s+/)
+    .filter((x) => x !== '');
+  const mm: ChildProcess = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  let mmSamples = 0;
+  let buf = '';
+  mm.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      const m = /^SAMPLES (\d+)$/.exec(line);
+      if (m) mmSamples = Number(m[1]);
+    }
+  });
+  const mmExit = new Promise<void>((resolve) => mm.once('exit', () => resolve()));
+
+  // Let both warm up (Prometheus's scrape manager starts ~5 s in), then measure.
+  await new Promise((r) => setTimeout(r, 10_000));
+  const p0 = { cpu: cpuSeconds(prom.pid), samples: await prom.selfMetric('prometheus_tsdb_head_samples_appended_total') };
+  const m0 = { cpu: cpuSeconds(mm.pid!), samples: mmSamples };
+  let pHwm = 0;
+  let mHwm = 0;
+  const end = Date.now() + MINUTES * 60_000;
+  while (Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 5000));
+    pHwm = Math.max(pHwm, rss(prom.pid).rss);
+    mHwm = Math.max(mHwm, rss(mm.pid!).rss);
+  }
+  const p1 = { cpu: cpuSeconds(prom.pid), samples: await prom.selfMetric('prometheus_tsdb_head_samples_appended_total') };
+  const m1 = { cpu: cpuSeconds(mm.pid!), samples: mmSamples };
+  const pRss = rss(prom.pid).rss;
+  const mRss = rss(mm.pid!).rss;
+
+  mm.kill('SIGTERM');
+  await mmExit;
+  await prom.stop();
+  for (const s of servers) await s.close();
+  await rm(dataDir, { recursive: true, force: true });
+
+  const pSamples = p1.samples - p0.samples;
+  const mSamples = m1.samples - m0.samples;
+  console.log(`# prometheus: ${(p1.cpu - p0.cpu).toFixed(2)} cpu-s, ${pSamples} samples; mm-metrics: ${(m1.cpu - m0.cpu).toFixed(2)} cpu-s, ${mSamples} samples`);
+  figure('side_prometheus_cpu_seconds_per_million_samples', ((p1.cpu - p0.cpu) / pSamples) * 1e6, 's');
+  figure('side_mm_cpu_seconds_per_million_samples', ((m1.cpu - m0.cpu) / mSamples) * 1e6, 's');
+  figure('side_prometheus_rss_mb', pRss / 1048576, 'MB');
+  figure('side_mm_rss_mb', mRss / 1048576, 'MB');
+  figure('side_prometheus_peak_rss_mb', pHwm / 1048576, 'MB');
+  figure('side_mm_peak_rss_mb', mHwm / 1048576, 'MB');
+}
+
+await main();

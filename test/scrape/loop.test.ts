@@ -1,0 +1,232 @@
+/**
+ * Scrape loops and the manager against a real loopback target server, with real
+ * timers: report series, failure handling, timing/alignment, end-of-run staleness,
+ * target status.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Labels } from '../../src/storage/index.js';
+import { newParser } from '../../src/textparse/index.js';
+import { ScrapeLoop, ScrapeManager, newTarget, scrapeConfigWith, type ScrapeConfig } from '../../src/scrape/index.js';
+import { MemoryStorage, type MemSeries } from '../support/memory-appender.js';
+import { TargetServer, down, hang, html, mattermostTarget, sequence, status, text } from '../support/target-server.js';
+import { freePort } from '../support/prometheus.js';
+
+let server: TargetServer;
+
+beforeAll(async () => {
+  server = await TargetServer.start();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+function cfg(job: string, path: string, o: Partial<ScrapeConfig> = {}): ScrapeConfig {
+  return scrapeConfigWith(job, { scrapeInterval: 1000, scrapeTimeout: 500, metricsPath: path, ...o });
+}
+
+function series(st: MemoryStorage, name: string, job?: string): MemSeries[] {
+  return st.all().filter((s) => s.lset.get('__name__') === name && (job === undefined || s.lset.get('job') === job));
+}
+
+function values(s: MemSeries | undefined): Array<number | 'stale'> {
+  if (s === undefined) return [];
+  return s.vs.map((v, i) => (s.stale[i] === 1 ? 'stale' : v));
+}
+
+function report(st: MemoryStorage, job: string): Record<string, Array<number | 'stale'>> {
+  const out: Record<string, Array<number | 'stale'>> = {};
+  for (const n of ['up', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added']) out[n] = values(series(st, n, job)[0]);
+  return out;
+}
+
+describe('one scrape (scrapeAndReport)', () => {
+  test('a good scrape stores the samples and the five report series with the same timestamp', async () => {
+    server.define('/good', () => text('a 1\nb{x="y"} 2\n'));
+    const st = new MemoryStorage();
+    const loop = new ScrapeLoop(newTarget(cfg('good', '/good'), { __address__: server.address }), st, { newParser });
+    await loop.scrapeAndReport(1_000_000);
+    await loop.scrapeAndReport(1_001_000);
+    await loop.stop();
+    expect(report(st, 'good')).toEqual({ up: [1, 1], scrape_samples_scraped: [2, 2], scrape_samples_post_metric_relabeling: [2, 2], scrape_series_added: [2, 0] });
+    const dur = series(st, 'scrape_duration_seconds')[0]!;
+    expect(dur.ts).toEqual([1_000_000, 1_001_000]);
+    expect(dur.vs.every((v) => v > 0 && v < 0.5)).toBe(true);
+    const up = series(st, 'up')[0]!;
+    expect(up.lset.toObject()).toEqual({ __name__: 'up', instance: server.address, job: 'good' });
+    const st0 = loop.status();
+    expect(st0.health).toBe('up');
+    expect(st0.lastError).toBe('');
+    expect(st0.lastSamples).toBe(2);
+    expect(st0.scrapeUrl).toBe(server.url('/good'));
+    expect(st0.labels).toEqual({ instance: server.address, job: 'good' });
+  });
+
+  test.each([
+    { name: 'a non-200 status', h: () => status(503), err: 'server returned HTTP status 503 Service Unavailable' },
+    { name: 'a destroyed connection', h: () => down(), err: 'Get "' },
+    { name: 'an HTML page', h: () => html(), err: 'line 1' },
+    { name: 'a parse error in the middle', h: () => text('a 1\nb 1\nbad line here\n'), err: 'line 3' },
+    { name: 'a hang past the timeout', h: hang(), err: 'context deadline exceeded' },
+  ])('after a good scrape, $name gives up=0, marks the old series stale and keeps nothing partial', async ({ h, err }) => {
+    const path = '/fail' + Math.random().toString(36).slice(2);
+    server.define(path, sequence(text('a 1\nb 1\nc 1\n'), h));
+    const st = new MemoryStorage();
+    const loop = new ScrapeLoop(newTarget(cfg('f', path, { scrapeTimeout: 300 }), { __address__: server.address }), st, { newParser });
+    await loop.scrapeAndReport(1_000_000);
+    await loop.scrapeAndReport(1_001_000);
+    await loop.stop();
+    const s = loop.status();
+    expect(s.health).toBe('down');
+    expect(s.lastError).toContain(err);
+    expect(values(series(st, 'up')[0])).toEqual([1, 0]);
+    expect(values(series(st, 'c')[0])).toEqual([1, 'stale']);
+    // A parse error after `a 1`, `b 1`: 2.42 counts them as scraped and still "seen" (no stale marker).
+    const partial = err === 'line 3';
+    expect(values(series(st, 'a')[0])).toEqual(partial ? [1] : [1, 'stale']);
+    expect(values(series(st, 'scrape_samples_scraped')[0])).toEqual([3, partial ? 2 : 0]);
+  });
+
+  test('a body over the size limit fails the scrape and reports why', async () => {
+    server.define('/big', () => text('a 1\n'.repeat(100)));
+    const st = new MemoryStorage();
+    const loop = new ScrapeLoop(newTarget(cfg('big', '/big', { bodySizeLimit: 400 }), { __address__: server.address }), st, { newParser });
+    await loop.scrapeAndReport(1_000_000);
+    await loop.stop();
+    expect(loop.status().lastError).toBe('body size limit exceeded');
+    expect(report(st, 'big').up).toEqual([0]);
+  });
+
+  test('connection refused gives up=0 with a Go-like error', async () => {
+    const port = await freePort();
+    const st = new MemoryStorage();
+    const loop = new ScrapeLoop(newTarget(cfg('refused', '/metrics'), { __address__: `127.0.0.1:${port}` }), st, { newParser });
+    await loop.scrapeAndReport(1_000_000);
+    await loop.stop();
+    expect(loop.status().lastError).toContain('connect: connection refused');
+    expect(report(st, 'refused')).toEqual({ up: [0], scrape_samples_scraped: [0], scrape_samples_post_metric_relabeling: [0], scrape_series_added: [0] });
+  });
+});
+
+describe('the running loop', () => {
+  test('scrapes on a stable grid: timestamps step by exactly the interval (2 ms tolerance snapping)', async () => {
+    server.define('/grid', mattermostTarget({ series: 200 }));
+    const st = new MemoryStorage();
+    const target = newTarget(cfg('grid', '/grid', { scrapeInterval: 250, scrapeTimeout: 200 }), { __address__: server.address });
+    const loop = new ScrapeLoop(target, st, { newParser, jitterSeed: 7 });
+    loop.start();
+    await new Promise((r) => setTimeout(r, 2200));
+    await loop.stop();
+    const ts = series(st, 'up', 'grid')[0]!.ts;
+    expect(ts.length).toBeGreaterThanOrEqual(6);
+    // Every scrape is at or just after a grid point first + k·250 (a tick is never
+    // early); within 2 ms after it, the timestamp is snapped onto it. On a busy
+    // 2-core machine a tick is sometimes late by more, so only most need be exact.
+    const offGrid = ts.map((t) => (t - ts[0]!) % 250);
+    expect(offGrid.every((d) => d >= 0 && d < 60)).toBe(true);
+    expect(offGrid.filter((d) => d === 0).length).toBeGreaterThanOrEqual(Math.ceil(ts.length / 2));
+    // The phase relative to multiples of the interval is the target's hash-based offset.
+    const phase = ((target.hash() ^ 7) >>> 0) % 250;
+    const dist = (t: number): number => {
+      const d = Math.abs((t % 250) - phase);
+      return Math.min(d, 250 - d);
+    };
+    expect(dist(ts[0]!)).toBeLessThanOrEqual(15);
+    // Counters grew with each request.
+    const c = series(st, 'mattermost_post_total', 'grid')[0]!;
+    expect(c.vs.length).toBe(ts.length);
+  });
+
+  test('a removed target gets stale markers for its series and report series at the first missed tick, ~2.1 intervals later', async () => {
+    server.define('/removed', () => text('a 1\n'));
+    const st = new MemoryStorage();
+    const mgr = new ScrapeManager(st, { jitterSeed: 1 });
+    const t = newTarget(cfg('removed', '/removed', { scrapeInterval: 300, scrapeTimeout: 200 }), { __address__: server.address });
+    mgr.setTargets([t]);
+    mgr.start();
+    await new Promise((r) => setTimeout(r, 1000));
+    const stoppedAt = Date.now();
+    mgr.setTargets([]);
+    expect(mgr.targets()).toEqual([]);
+    await new Promise((r) => setTimeout(r, 250));
+    // Not yet: it waits for the next tick, one more tick and 10 % (between 1.1 and
+    // 2.1 intervals after the stop, depending on where in the interval it came).
+    expect(values(series(st, 'a')[0]).includes('stale')).toBe(false);
+    await mgr.drained();
+    const took = Date.now() - stoppedAt;
+    expect(took).toBeGreaterThanOrEqual(330);
+    expect(took).toBeLessThan(1200);
+    const a = series(st, 'a')[0]!;
+    const up = series(st, 'up')[0]!;
+    expect(values(a).at(-1)).toBe('stale');
+    expect(values(up).at(-1)).toBe('stale');
+    for (const n of ['scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added']) {
+      expect(values(series(st, n)[0]).at(-1)).toBe('stale');
+    }
+    // Stamped at the first missed tick: one interval (±tolerance) after the last real scrape.
+    const lastReal = up.ts.at(-2)!;
+    expect(up.ts.at(-1)! - lastReal).toBeGreaterThanOrEqual(290);
+    expect(up.ts.at(-1)! - lastReal).toBeLessThan(600);
+    await mgr.stop();
+  });
+
+  test('shutdown writes no stale markers', async () => {
+    server.define('/shutdown', () => text('a 1\n'));
+    const st = new MemoryStorage();
+    const mgr = new ScrapeManager(st);
+    mgr.setTargets([newTarget(cfg('sd', '/shutdown', { scrapeInterval: 200, scrapeTimeout: 150 }), { __address__: server.address })]);
+    mgr.start();
+    await new Promise((r) => setTimeout(r, 700));
+    await mgr.stop();
+    await new Promise((r) => setTimeout(r, 600));
+    expect(st.staleMarkersAppended).toBe(0);
+    expect(series(st, 'a')[0]!.vs.length).toBeGreaterThan(0);
+  });
+
+  test('a target that is removed and added back within two ticks keeps its data free of stale markers', async () => {
+    server.define('/flap', () => text('a 1\n'));
+    const st = new MemoryStorage();
+    const mgr = new ScrapeManager(st, { jitterSeed: 3 });
+    const t = newTarget(cfg('flap', '/flap', { scrapeInterval: 300, scrapeTimeout: 200 }), { __address__: server.address });
+    mgr.setTargets([t]);
+    mgr.start();
+    await new Promise((r) => setTimeout(r, 700));
+    mgr.setTargets([]);
+    mgr.setTargets([newTarget(cfg('flap', '/flap', { scrapeInterval: 300, scrapeTimeout: 200 }), { __address__: server.address })]);
+    await mgr.drained();
+    await new Promise((r) => setTimeout(r, 400));
+    await mgr.stop();
+    // The old loop's markers came out of order behind the new loop's samples and were ignored.
+    expect(values(series(st, 'a')[0]).filter((v) => v === 'stale').length).toBe(0);
+  });
+});
+
+describe('the scrape manager', () => {
+  test('targets are de-duplicated by labels and URL, kept across updates, and report status', async () => {
+    server.define('/m1', () => text('a 1\n'));
+    server.define('/m2', () => status(500));
+    const st = new MemoryStorage();
+    const mgr = new ScrapeManager(st);
+    const c1 = cfg('m', '/m1', { scrapeInterval: 200, scrapeTimeout: 150 });
+    const t1 = newTarget(c1, { __address__: server.address });
+    const t1dup = newTarget(c1, { __address__: server.address });
+    const t2 = newTarget(cfg('m', '/m2', { scrapeInterval: 200, scrapeTimeout: 150 }), { __address__: server.address });
+    mgr.setTargets([t1, t1dup, t2]);
+    expect(mgr.targets().map((s) => [s.scrapeUrl, s.health])).toEqual([
+      [server.url('/m1'), 'unknown'],
+      [server.url('/m2'), 'unknown'],
+    ]);
+    mgr.start();
+    await new Promise((r) => setTimeout(r, 600));
+    const loopBefore = mgr.loop(t1);
+    mgr.setTargets([t1, t2]);
+    expect(mgr.loop(t1)).toBe(loopBefore);
+    const sts = mgr.targets();
+    expect(sts.map((s) => s.health)).toEqual(['up', 'down']);
+    expect(sts[1]!.lastError).toContain('500');
+    expect(sts[0]!.lastScrape).not.toBeNull();
+    expect(mgr.stats().scrapes).toBeGreaterThanOrEqual(4);
+    await mgr.stop();
+    expect(series(st, 'a').length).toBe(1);
+    expect(st.get(Labels.fromObject({ __name__: 'a', job: 'm', instance: server.address }))).toBeDefined();
+  });
+});
