@@ -128,3 +128,28 @@ for (const compress of [true, false]) {
   console.log(`FIGURE wal_replay_${tag}_samples_per_s: ${fmt(r.samples / r.secs)} samples/s`);
   for (const x of appends) await rm(x.dir, { recursive: true, force: true });
 }
+
+// Record codec alone (no I/O): the head encodes one samples record per commit and decodes on replay.
+{
+  const b = new SampleBatch(SAMPLES_PER_RECORD);
+  decodeSamples(recs[0]!, b);
+  const e = new Encbuf(1 << 17);
+  const times: number[] = [];
+  for (let rep = 0; rep < 5; rep++) {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < 200; i++) {
+      e.reset();
+      encodeSamples(b, e);
+    }
+    times.push(Number(process.hrtime.bigint() - t) / 1e9);
+  }
+  console.log(`FIGURE record_encode_samples_per_s: ${fmt((200 * b.length) / median(times))} samples/s`);
+  const d = new SampleBatch(SAMPLES_PER_RECORD);
+  const dt: number[] = [];
+  for (let rep = 0; rep < 5; rep++) {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < 200; i++) decodeSamples(recs[i]!, d);
+    dt.push(Number(process.hrtime.bigint() - t) / 1e9);
+  }
+  console.log(`FIGURE record_decode_samples_per_s: ${fmt((200 * SAMPLES_PER_RECORD) / median(dt))} samples/s`);
+}
