@@ -197,10 +197,18 @@ export class Shipper {
   async sync(): Promise<string[]> {
     const { store, dbDir, retentionMs } = this.opts;
     const now = this.opts.now();
-    const remote = new Set((await remoteBlocks(store)).map((m) => m.ulid));
+    // A local block compacted from blocks already shipped holds nothing new: its
+    // compaction sources are all in the store, so it is not uploaded again.
+    const remote = new Set<string>();
+    for (const m of await remoteBlocks(store)) {
+      remote.add(m.ulid);
+      for (const s of m.compaction?.sources ?? []) remote.add(s);
+    }
     const uploaded: string[] = [];
     for (const meta of await localBlocks(dbDir)) {
       if (meta.maxTime <= now - retentionMs || remote.has(meta.ulid)) continue;
+      const srcs = meta.compaction?.sources ?? [];
+      if (srcs.length > 0 && srcs.every((s) => remote.has(s))) continue;
       try {
         const n = await uploadBlock(store, join(dbDir, meta.ulid), meta.ulid);
         uploaded.push(meta.ulid);
