@@ -18,7 +18,7 @@
  * and the admin's name; headers are never serialised, and pino redaction covers
  * authorization/cookie paths in case anything logs them.
  */
-import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { DUMP_FILE_NAME } from '../jobs/paths.js';
 import { JobStatus, type DumpRequest } from '../jobs/types.js';
@@ -82,7 +82,7 @@ export async function buildServer(deps: ApiDeps) {
     return503OnClosing: true,
     // The UI polls every few seconds: one line per request at info would drown the log.
     // onResponse below logs changes and failures at info, reads at debug.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   app.decorateRequest('principal', null);
   app.addHook('onResponse', async (req, reply) => {
