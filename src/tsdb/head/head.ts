@@ -263,7 +263,14 @@ export class Head {
       this.minTime = Infinity;
       this.maxTime = -Infinity;
     } else {
-      this.minTime = Math.max(mint, actualMint);
+      this.minTime = Math.max(this.minTime, mint);
+      if (actualMint > this.minTime) {
+        // Data starts later than the cut: the head's range starts there (Prometheus
+        // truncateMemory), but never above what appenders may still write.
+        const amvt = this.appendableMinValidTime();
+        this.minTime = Math.min(actualMint, amvt);
+        if (this.minTime > this.minValidTime) this.minValidTime = this.minTime;
+      }
     }
     this.metrics.lastGcSeconds = (performance.now() - start) / 1000;
     return [...deleted.keys()];

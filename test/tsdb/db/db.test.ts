@@ -1,0 +1,199 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { Labels, Matcher, MatchType, OutOfBoundsError, ValueType } from '../../../src/storage/index.js';
+import { readMetaFile, writeMetaFile, type BlockMeta } from '../../../src/tsdb/block/index.js';
+import { DBError, openDB, openReadOnly, type DB } from '../../../src/tsdb/db.js';
+
+const quiet = { info: () => {}, warn: () => {} };
+const H = 3_600_000;
+const T0 = 1_700_000_000_000 - (1_700_000_000_000 % (2 * H)); // aligned to 2 h
+const dirs: string[] = [];
+async function tmp(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'mm-db-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+function all(db: DB, mint = -Infinity, maxt = Infinity): string[] {
+  const q = db.querier(mint, maxt);
+  const set = q.select(true, null, new Matcher(MatchType.Regexp, '__name__', '.+'));
+  const out: string[] = [];
+  while (set.next()) {
+    const it = set.at().iterator();
+    while (it.next() === ValueType.Float) out.push(`${set.at().labels().toString()} ${it.atT()} ${it.atStale() ? 'stale' : it.atV()}`);
+    expect(it.err()).toBeNull();
+  }
+  expect(set.err()).toBeNull();
+  q.close();
+  return out;
+}
+
+/** Appends `scrapes` scrapes of `n` series every 15 s from `start`. */
+async function fill(db: DB, start: number, scrapes: number, n = 5): Promise<void> {
+  const lsets = Array.from({ length: n }, (_, i) => Labels.fromObject({ __name__: 'm', i: String(i) }));
+  for (let k = 0; k < scrapes; k++) {
+    const app = db.appender();
+    for (let i = 0; i < n; i++) app.append(0, lsets[i]!, start + k * 15_000, k + i / 10);
+    await app.commit();
+  }
+}
+
+describe('DB lifecycle', () => {
+  test('samples survive close and reopen (WAL replay)', async () => {
+    const dir = await tmp();
+    let db = await openDB(dir, { logger: quiet });
+    await fill(db, T0, 100);
+    const before = all(db);
+    expect(before.length).toBe(500);
+    await db.close();
+    db = await openDB(dir, { logger: quiet });
+    expect(all(db)).toEqual(before);
+    expect(db.stats().replay?.samplesAppended).toBe(500);
+    await db.close();
+  });
+
+  test('a second open of the same directory is refused with a clear message', async () => {
+    const dir = await tmp();
+    const db = await openDB(dir, { logger: quiet });
+    await expect(openDB(dir, { logger: quiet })).rejects.toThrow(/already open in this process/);
+    await db.close();
+    const again = await openDB(dir, { logger: quiet });
+    await again.close();
+  });
+
+  test('a head spanning more than 1.5 block ranges is cut into aligned blocks; queries span blocks and head', async () => {
+    const dir = await tmp();
+    let db = await openDB(dir, { logger: quiet, retentionMs: 0, walSync: false });
+    const start = T0 + 1234; // unaligned first sample
+    await fill(db, start, 4 * 240); // 4 h
+    const before = all(db);
+    await db.compact();
+    const metas = db.blocks();
+    expect(metas.map((m) => [m.minTime, m.maxTime])).toEqual([[start, T0 + 2 * H]]);
+    expect(metas[0]!.stats.numSamples).toBe(5 * 480);
+    expect(db.stats().head.mint).toBeGreaterThanOrEqual(T0 + 2 * H);
+    expect(all(db)).toEqual(before);
+    // Appending below the block end is now out of bounds.
+    const app = db.appender();
+    expect(() => app.append(0, Labels.fromObject({ __name__: 'm', i: '0' }), T0 + 2 * H - 1, 1)).toThrow(OutOfBoundsError);
+    await app.rollback();
+    // Sub-ranges select the right sources.
+    expect(all(db, start, start + 30_000).length).toBe(15);
+    await db.close();
+    db = await openDB(dir, { logger: quiet, retentionMs: 0, walSync: false });
+    expect(all(db)).toEqual(before);
+    expect(db.stats().replay!.belowMinValid).toBeLessThanOrEqual(5 * 480);
+    await db.close();
+  });
+
+  test('the WAL is checkpointed and truncated after head cuts, and replay from the checkpoint is exact', async () => {
+    const dir = await tmp();
+    let db = await openDB(dir, { logger: quiet, retentionMs: 0, walSegmentSize: 32 * 1024, walSync: false });
+    for (let r = 0; r < 4; r++) {
+      await fill(db, T0 + r * 2 * H, 480, 20);
+      await db.compact();
+    }
+    const walFiles = await readdir(join(dir, 'wal'));
+    expect(walFiles.some((f) => f.startsWith('checkpoint.'))).toBe(true);
+    expect(db.metrics.checkpoints).toBeGreaterThan(0);
+    const before = all(db);
+    expect(before.length).toBe(4 * 480 * 20);
+    await db.close();
+    db = await openDB(dir, { logger: quiet, retentionMs: 0, walSync: false });
+    expect(all(db)).toEqual(before);
+    await db.close();
+  });
+
+  test('time retention deletes whole blocks older than the retention behind the newest block', async () => {
+    const dir = await tmp();
+    const db = await openDB(dir, { logger: quiet, retentionMs: 4 * H, walSync: false });
+    for (let r = 0; r < 5; r++) {
+      await fill(db, T0 + r * 2 * H, 480);
+      await db.compact();
+    }
+    const metas = db.blocks();
+    const newest = Math.max(...metas.map((m) => m.maxTime));
+    for (const m of metas) expect(newest - m.maxTime).toBeLessThanOrEqual(4 * H);
+    expect(db.metrics.timeRetentions).toBeGreaterThan(0);
+    const names = (await readdir(dir)).filter((n) => /^[0-7][0-9A-Z]{25}$/.test(n));
+    expect(names.sort()).toEqual(metas.map((m) => m.ulid).sort());
+    await db.close();
+  });
+
+  test('open removes leftover temporary dirs and blocks that are parents of another block or marked deletable', async () => {
+    const dir = await tmp();
+    let db = await openDB(dir, { logger: quiet, retentionMs: 0, walSync: false });
+    for (let r = 0; r < 3; r++) {
+      await fill(db, T0 + r * 2 * H, 480);
+      await db.compact();
+    }
+    const [a, b] = db.blocks();
+    await db.close();
+    // b claims a as its parent; a copy of a marked deletable; and tmp leftovers.
+    const { meta: mb } = readMetaFile(join(dir, b!.ulid));
+    const withParent: BlockMeta = { ...mb, compaction: { ...mb.compaction, parents: [{ ulid: a!.ulid, minTime: a!.minTime, maxTime: a!.maxTime }] } };
+    await writeMetaFile(join(dir, b!.ulid), withParent);
+    await mkdir(join(dir, '01ARZ3NDEKTSV4RRFFQ69G5FAV.tmp-for-creation'));
+    await mkdir(join(dir, '01ARZ3NDEKTSV4RRFFQ69G5FAW.tmp-for-deletion'));
+    await writeFile(join(dir, '01ARZ3NDEKTSV4RRFFQ69G5FAW.tmp-for-deletion', 'x'), 'x');
+    db = await openDB(dir, { logger: quiet, retentionMs: 0, walSync: false });
+    expect(db.blocks().map((m) => m.ulid)).toEqual([b!.ulid]);
+    expect(existsSync(join(dir, a!.ulid))).toBe(false);
+    expect((await readdir(dir)).filter((n) => n.includes('.tmp'))).toEqual([]);
+    await db.close();
+  });
+
+  test('read-only open replays the WAL, refuses appends and writes nothing', async () => {
+    const dir = await tmp();
+    const db = await openDB(dir, { logger: quiet, retentionMs: 0, walSync: false });
+    await fill(db, T0, 4 * 240);
+    await db.compact();
+    await fill(db, T0 + 4 * H, 10);
+    const want = all(db);
+    // Read-only next to a live writer: no lock taken.
+    const ro = await openReadOnly(dir, { logger: quiet });
+    const listing = async () => [...(await readdir(dir)), ...(await readdir(join(dir, 'wal')))].sort();
+    const before = await listing();
+    expect(all(ro)).toEqual(want);
+    expect(() => ro.appender()).toThrow(DBError);
+    await ro.compact();
+    await ro.close();
+    expect(await listing()).toEqual(before);
+    await db.close();
+  });
+
+  test('flushHead writes the head samples of a range as a block in another directory', async () => {
+    const dir = await tmp();
+    const out = await tmp();
+    const db = await openDB(dir, { logger: quiet });
+    await fill(db, T0, 100);
+    const meta = await db.flushHead(out, T0 + 15_000 * 10, T0 + 15_000 * 19);
+    expect(meta).not.toBeNull();
+    expect([meta!.minTime, meta!.maxTime]).toEqual([T0 + 150_000, T0 + 285_000 + 1]);
+    expect(meta!.stats.numSamples).toBe(50);
+    expect(await db.flushHead(out, 0, 1000)).toBeNull();
+    await db.close();
+    const ro = await openReadOnly(out, { logger: quiet });
+    expect(all(ro).length).toBe(50);
+    await ro.close();
+  });
+
+  test('the background loop cuts a block after commits make the head compactable', async () => {
+    const dir = await tmp();
+    const db = await openDB(dir, { logger: quiet, retentionMs: 0, compactionIntervalMs: 3_600_000, walSync: false });
+    db.start();
+    await fill(db, T0, 4 * 240);
+    const deadline = Date.now() + 10_000;
+    while (db.blocks().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(db.blocks().length).toBe(1);
+    await db.stop();
+    await db.close();
+    await expect(async () => db.appender()).rejects.toThrow(DBError);
+  });
+});
