@@ -31,13 +31,13 @@
  * with the same error): the file may hold a partial page, and reopening (which
  * replays and repairs) is the only safe way on.
  */
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Encbuf, crc32c } from '../encoding/index.js';
 import { CorruptionError, ERR_WAL_CLOSED, WalError } from './errors.js';
 import { fsyncDir, writeAll } from './fsutil.js';
 import { nopWalLogger, stderrWalLogger, type WalLogger } from './logger.js';
-import { DEFAULT_SEGMENT_SIZE, FragmentType, PAGE_SIZE, RECORD_HEADER_SIZE, SNAPPY_MASK, listSegments, segmentName, segmentRange } from './segment.js';
+import { DEFAULT_SEGMENT_SIZE, FragmentType, PAGE_SIZE, RECORD_HEADER_SIZE, SNAPPY_MASK, parseSegmentName, segmentName, segmentRange } from './segment.js';
 import { snappyEncode } from './snappy.js';
 import { repairSegments, type RepairReport } from './repair.js';
 import { removeTmpCheckpoints } from './checkpoint-dir.js';
@@ -163,7 +163,10 @@ export class WAL {
     }
     await mkdir(dir, { recursive: true });
     await removeTmpCheckpoints(dir);
-    const { last } = await segmentRange(dir);
+    // Only the highest index matters here; a gap is the replay's problem (the reader
+    // refuses it), so opening never fails because of one.
+    let last = -1;
+    for (const n of await readdir(dir)) last = Math.max(last, parseSegmentName(n));
     const active = last + 1;
     const fh = await createSegment(dir, active);
     return new WAL(dir, options, active, fh);
@@ -218,12 +221,12 @@ export class WAL {
    * Prometheus's `Truncate`. The head calls it after a checkpoint has taken them.
    */
   async truncate(upTo: number): Promise<void> {
-    const refs = await listSegments(this.dir);
     const limit = Math.min(upTo, this.segIndex);
     let removed = 0;
-    for (const r of refs) {
-      if (r.index >= limit) break;
-      await rm(r.path, { force: true });
+    for (const n of await readdir(this.dir)) {
+      const i = parseSegmentName(n);
+      if (i < 0 || i >= limit) continue;
+      await rm(join(this.dir, n), { force: true });
       removed++;
     }
     if (removed > 0) await fsyncDir(this.dir);
