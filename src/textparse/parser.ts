@@ -74,8 +74,12 @@ export interface Parser {
   /** Timestamp in ms (OpenMetrics float seconds are converted as Prometheus does). */
   timestamp(): number;
   /**
-   * Resets `sink`, then sets the current series' labels into it, `__name__` included,
-   * unescaped. Duplicate label names are reported as a `ParseError` as Prometheus does.
+   * Resets `sink`, then sets the current series' labels into it: `__name__` first,
+   * then every pair in written order, values unescaped. Like Prometheus's parser it
+   * does not judge the set: empty values and repeated names are passed through as
+   * written (2.42 drops every pair whose name has an empty value in the scrape loop's
+   * labels.Builder, and fails the scrape on a remaining repeat in the head appender;
+   * see textparse/index.ts for which layer rejects what). Never throws.
    */
   labels(sink: LabelSink): void;
 
