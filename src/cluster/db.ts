@@ -174,8 +174,7 @@ export class Db implements Queryable {
         conn.destroy();
         throw this.wrap(e, `connect ${this.description}`);
       }
-      await conn.init();
-      return conn;
+      return initOrDestroy(conn);
     }
     let my: mysql.Connection;
     try {
@@ -183,9 +182,7 @@ export class Db implements Queryable {
     } catch (e) {
       throw this.wrap(e, `connect ${this.description}`);
     }
-    const conn = new DbConnection(this, null, my);
-    await conn.init();
-    return conn;
+    return initOrDestroy(new DbConnection(this, null, my));
   }
 
   async close(): Promise<void> {
@@ -315,6 +312,16 @@ export class Db implements Queryable {
     if (c.charset !== '') cfg.charset = c.charset;
     if (c.tls !== 'disable') cfg.ssl = { rejectUnauthorized: c.tls !== 'require' };
     return cfg;
+  }
+}
+
+async function initOrDestroy(conn: DbConnection): Promise<DbConnection> {
+  try {
+    await conn.init();
+    return conn;
+  } catch (e) {
+    conn.destroy();
+    throw e;
   }
 }
 

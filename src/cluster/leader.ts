@@ -131,6 +131,7 @@ export class LeaderElector {
   private leaseTimer: NodeJS.Timeout | null;
   private wakeUp: (() => void) | null;
   private tableReady: boolean;
+  private lastWarn: string;
   private readonly acquireListeners: Listeners<[AcquireInfo]>;
   private readonly loseListeners: Listeners<[LoseInfo]>;
 
@@ -165,6 +166,7 @@ export class LeaderElector {
     this.leaseTimer = null;
     this.wakeUp = null;
     this.tableReady = false;
+    this.lastWarn = '';
     const onThrow = (e: unknown) => this.log.error({ err: e }, 'leader election listener threw');
     this.acquireListeners = new Listeners(onThrow);
     this.loseListeners = new Listeners(onThrow);
@@ -254,8 +256,14 @@ export class LeaderElector {
           await this.sleep(this.options.retryIntervalMs);
         }
         backoff = Math.min(1_000, this.options.retryIntervalMs);
+        this.lastWarn = '';
       } catch (e) {
-        this.log.warn({ err: e, retryInMs: backoff }, 'leader election: database unavailable');
+        // Warn when the cause changes; repeats of the same cause at debug (a DB outage would
+        // otherwise log every retry period).
+        const msg = e instanceof Error ? e.message : String(e);
+        if (msg !== this.lastWarn) this.log.warn({ err: e, retryInMs: backoff }, 'leader election: database unavailable');
+        else this.log.debug({ err: e, retryInMs: backoff }, 'leader election: database still unavailable');
+        this.lastWarn = msg;
         this.dropSession();
         await this.sleep(backoff);
         backoff = Math.min(backoff * 2, this.options.retryIntervalMs);

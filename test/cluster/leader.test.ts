@@ -195,3 +195,71 @@ describe.each(DRIVERS)('LeaderElector across processes on %s', (_name, c) => {
     expect(overlaps(work), JSON.stringify(work)).toEqual([]);
   });
 });
+
+describe.each(DRIVERS)('LeaderElector in one process on %s', (_name, c) => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase(c);
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  const fast = { retryIntervalMs: 200, healthIntervalMs: 200, healthTimeoutMs: 500 };
+
+  test('checkTerm confirms the current leader and refuses it once a newer term is recorded', async () => {
+    const name = randomName('fence');
+    const a = new LeaderElector(t.open(), { ...fast, name, nodeId: 'a' });
+    const b = new LeaderElector(t.open(), { ...fast, name, nodeId: 'b' });
+    a.start();
+    expect(await waitFor(() => a.isLeader(), 5000, 10)).toBe(true);
+    b.start();
+    try {
+      expect(a.fencingToken).toBe(a.term);
+      expect(await a.checkTerm()).toBe(true);
+      expect(b.isLeader()).toBe(false);
+      expect(await b.checkTerm()).toBe(false);
+      // A grant recorded elsewhere (e.g. after a partition) makes the old term stale.
+      await t.db.exec('UPDATE mmmetrics_leader SET term = term + 1 WHERE name = ?', [name]);
+      expect(await a.checkTerm()).toBe(false);
+      const aTerm = a.term;
+      await a.stop();
+      expect(a.isLeader()).toBe(false);
+      expect(a.fencingToken).toBeNull();
+      expect(await waitFor(() => b.isLeader(), 5000, 10)).toBe(true);
+      expect(b.term).toBe(aTerm + 2);
+      expect(await b.checkTerm()).toBe(true);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  test('a standby stops promptly and a leader’s stop releases the lock for an immediate clean takeover', async () => {
+    const name = randomName('stop');
+    const a = new LeaderElector(t.open(), { ...fast, name, nodeId: 'a', retryIntervalMs: 2000 });
+    const b = new LeaderElector(t.open(), { ...fast, name, nodeId: 'b', retryIntervalMs: 2000 });
+    const events: string[] = [];
+    a.onAcquire(() => events.push('a+'));
+    a.onLose((i) => events.push(`a-${i.reason}`));
+    b.onAcquire((i) => events.push(`b+${i.waitedMs < 100 ? 'nograce' : 'grace'}`));
+    a.start();
+    expect(await waitFor(() => a.isLeader(), 5000, 10)).toBe(true);
+    b.start();
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    await a.stop();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(await waitFor(() => b.isLeader(), 5000, 10)).toBe(true);
+    const t1 = Date.now();
+    await b.stop();
+    expect(Date.now() - t1).toBeLessThan(1000);
+    expect(events).toEqual(['a+', 'a-stopped', 'b+nograce']);
+    // Nobody holds the lock any more.
+    const held =
+      c.driver === 'postgres'
+        ? await t.db.query<{ n: number }>("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = ?)", [t.name])
+        : await t.db.query<{ n: number }>('SELECT count(IS_USED_LOCK(?)) AS n', [mysqlLockName(name)]);
+    expect(Number(held[0]!.n)).toBe(0);
+  });
+});
