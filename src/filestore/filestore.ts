@@ -16,7 +16,7 @@
  * Streaming and memory
  *   Bodies are streamed both ways. No method holds a whole object in memory; S3 uploads of
  *   large or unknown-length bodies use multipart upload with a bounded number of parts in flight
- *   (memory ≈ partSize × (queueSize + 1)).
+ *   (memory ≈ partSize × (queueSize + 2) plus transport buffers).
  *
  * Atomicity
  *   An object is either absent or complete: readers never see a partially written object.

@@ -108,9 +108,13 @@ export function mapS3Error(op: string, key: string, e: unknown, ctx: S3ErrorCont
     return mk(FileStoreErrorCode.Config, `${what}: bucket ${JSON.stringify(ctx.bucket)} is in another region or needs another endpoint (${s3Code || status}); set the region`);
   }
   if (AUTH_CODES.has(s3Code) || status === 403 || status === 401) {
-    const hint = s3Code === 'InvalidAccessKeyId' || s3Code === 'SignatureDoesNotMatch' || s3Code === 'InvalidClientTokenId'
-      ? 'the access key id or secret access key is wrong'
-      : 'the credentials lack permission for this bucket';
+    // HEAD requests get a bare 403 without an error code, so the cause can only be narrowed sometimes.
+    const hint =
+      s3Code === 'InvalidAccessKeyId' || s3Code === 'SignatureDoesNotMatch' || s3Code === 'InvalidClientTokenId'
+        ? 'the access key id or secret access key is wrong'
+        : s3Code === 'AccessDenied'
+          ? 'the credentials lack permission for this bucket'
+          : 'the access key id or secret access key is wrong, or lacks permission for this bucket';
     return mk(FileStoreErrorCode.AccessDenied, `${what}: access denied by ${ctx.endpoint} for bucket ${JSON.stringify(ctx.bucket)} (${s3Code || status}): ${hint}`);
   }
   if (s3Code === 'InvalidRange' || status === 416) return new InvalidRangeError(op, key, 'requested range not satisfiable');

@@ -23,7 +23,8 @@
  *                                  └─ more ──► CreateMultipartUpload, UploadPart × N
  *                                              (≤ uploadQueueSize in flight), Complete
  *                                              (any failure → AbortMultipartUpload)
- * Memory is bounded by partSize × (uploadQueueSize + 2) whatever the object size.
+ * Memory is bounded by about partSize × (uploadQueueSize + 2) plus transport buffers, whatever
+ * the object size (measured with 5 MiB parts: 21 / 26 / 40 MiB peak for queue 1 / 2 / 4).
  */
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';

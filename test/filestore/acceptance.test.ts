@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   FileStoreErrorCode,
   PrefixedFileStore,
+  compareKeys,
   isFileStoreError,
   openLocalFileStore,
   openS3FileStore,
@@ -32,8 +33,8 @@ interface Backend {
   isS3: boolean;
   /**
    * Retained-memory bound for streaming a 64 MiB object in. Local streams chunk by chunk
-   * (measured ≈0.2 MiB); S3 holds up to partSize × (queue + 2) = 5 MiB × 4 in our buffers plus
-   * what the in-process s3rver holds (measured ≈26 MiB in all).
+   * (measured ≈0.3 MiB); S3 with uploadQueueSize 2 holds about partSize × (queue + 2) = 20 MiB
+   * of parts plus transport buffers (measured 25–30 MiB; s3rver runs in its own process).
    */
   memBound: number;
   open(env: Env): Promise<{ store: FileStore; rawList: () => Promise<string[]>; rawPrefix: string; closeAll: () => Promise<void> }>;
@@ -390,17 +391,20 @@ describe.each(backends)('FileStore acceptance: $name', (b) => {
     await rejectsWith(store.putFile('files/none', join(env.tmp, 'does-not-exist')), FileStoreErrorCode.InvalidArgument);
   });
 
-  test('concurrent puts of different keys and of one key all succeed', async () => {
+  test('concurrent puts of different keys all succeed', async () => {
     const keys = Array.from({ length: 24 }, (_, i) => `conc/dir${i % 3}/k${i}`);
-    const same = Array.from({ length: 6 }, (_, i) => `version-${i}-`.repeat(100 + i));
-    await Promise.all([
-      ...keys.map((k) => store.put(k, Buffer.from(k))),
-      ...same.map((body) => store.put('conc/same', Readable.from([Buffer.from(body)]))),
-    ]);
-    expect(await store.list('conc')).toEqual([...keys, 'conc/same'].sort());
+    await Promise.all(keys.map((k, i) => store.put(k, i % 2 === 0 ? Buffer.from(k) : Readable.from([Buffer.from(k)]))));
+    expect(await store.list('conc')).toEqual([...keys].sort(compareKeys));
     for (const k of keys) expect(await text(store, k)).toBe(k);
-    // Last writer wins, and what is there is exactly one complete version.
-    expect(same).toContain(await text(store, 'conc/same'));
+  });
+
+  // s3rver writes an object in place (createWriteStream on the final path), so concurrent
+  // PUTs of one key interleave there; real S3 stores each PUT atomically. Local backends only.
+  test.skipIf(b.isS3)('concurrent puts of one key leave exactly one complete version (last writer wins)', async () => {
+    const versions = Array.from({ length: 8 }, (_, i) => `version-${i}-`.repeat(2000 + 10 * i));
+    await Promise.all(versions.map((v) => store.put('conc1/same', Readable.from([Buffer.from(v.slice(0, 7000)), Buffer.from(v.slice(7000))]))));
+    expect(versions).toContain(await text(store, 'conc1/same'));
+    expect(await store.list('conc1')).toEqual(['conc1/same']);
   });
 
   test('a 64 MiB object streams in and out with bounded memory, and ranges inside it are exact', async () => {
