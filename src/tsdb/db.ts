@@ -29,8 +29,10 @@
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Appender, Querier } from '../storage/index.js';
-import { openBlock, writeBlock, type Block, type BlockMeta } from './block/index.js';
-import { compactionRanges, deletableBlocks, headCompactable, headCutRange, type DeleteReason } from './compact/plan.js';
+import { openBlock, readMetaFile, writeBlock, writeMetaFile, type Block, type BlockMeta } from './block/index.js';
+import { compactSources } from './compact/compactor.js';
+import { compactionRanges, deletableBlocks, headCompactable, headCutRange, planCompaction, type DeleteReason } from './compact/plan.js';
+import { blockSource } from './compact/sources.js';
 import { headBlockSeries } from './head/block.js';
 import { DEFAULT_BLOCK_RANGE, Head, type HeadStats } from './head/head.js';
 import { acquireDirLock, type DirLock } from './head/lockfile.js';
@@ -453,9 +455,55 @@ export class DB {
     for (const [ref, seg] of deleted) if (seg < first) deleted.delete(ref);
   }
 
-  /** Block compaction; wired to compact/ when the compactor lands (TODO(tsdb-head): compactor #3). */
+  /**
+   * Merges blocks while the planner finds something to do (Prometheus `compactBlocks`):
+   * overlapping blocks first, then groups filling a larger range. The result lists its
+   * inputs as parents, so a crash between writing it and deleting them heals at the next
+   * open. A group with no samples left marks its blocks deletable; a failed compaction
+   * marks them failed (the planner then skips them), as Prometheus does.
+   */
   private async compactBlocks(): Promise<void> {
-    void compactionRanges(this.opts.blockRange, this.opts.maxBlockDuration);
+    const ranges = compactionRanges(this.opts.blockRange, this.opts.maxBlockDuration);
+    for (;;) {
+      // A compactable head goes first (it would be cut into a block the plan may want).
+      if (headCompactable(this.head.minTime, this.head.maxTime, this.opts.blockRange)) return;
+      const plan = planCompaction(this.blocks(), ranges);
+      if (plan.length === 0) return;
+      const inputs = plan.map((m) => this.loaded.find((b) => b.meta.ulid === m.ulid) as LoadedBlock);
+      const mint = Math.min(...plan.map((m) => m.minTime));
+      const maxt = Math.max(...plan.map((m) => m.maxTime));
+      let res;
+      try {
+        res = await compactSources(
+          inputs.map((b) => blockSource(b.block)),
+          this.dir,
+          { mint, maxt, recordParents: true, metaRange: 'requested' },
+        );
+      } catch (e) {
+        this.metrics.compactionFailures++;
+        for (const b of inputs) await this.rewriteMeta(b, { failed: true });
+        throw e;
+      }
+      this.metrics.compactions++;
+      if (res === null) {
+        for (const b of inputs) await this.rewriteMeta(b, { deletable: true });
+        await this.deleteBlocks(new Map(plan.map((m) => [m.ulid, 'deletable' as const])));
+        continue;
+      }
+      this.opts.logger.info({ ulid: res.meta.ulid, mint, maxt, sources: plan.map((m) => m.ulid) }, 'compact blocks');
+      await this.addBlock(res.dir);
+      await this.deleteBlocks(new Map(plan.map((m) => [m.ulid, 'parent' as const])));
+    }
+  }
+
+  /** Best-effort rewrite of a block's meta.json compaction flags (failed / deletable). */
+  private async rewriteMeta(b: LoadedBlock, flags: { failed?: boolean; deletable?: boolean }): Promise<void> {
+    try {
+      const { meta } = readMetaFile(b.dir);
+      await writeMetaFile(b.dir, { ...meta, compaction: { ...meta.compaction, ...flags } });
+    } catch (e) {
+      this.opts.logger.warn({ block: b.meta.ulid, err: (e as Error)?.message ?? String(e) }, 'could not update meta.json');
+    }
   }
 
   /** Deletes blocks past time/size retention, marked deletable, or superseded (parents). */

@@ -11,7 +11,7 @@ import { openDB } from '../../../src/tsdb/db.js';
 import { CRASH_SERIES, crashTime, crashValue } from './crash-shared.js';
 
 const [dir, first] = process.argv.slice(2);
-const quiet = { info: () => {}, warn: () => {} };
+const quiet = process.env.MM_CRASH_LOG === '1' ? { info: () => {}, warn: (o: object, m: string) => process.stderr.write(m + ' ' + JSON.stringify(o) + '\n') } : { info: () => {}, warn: () => {} };
 const db = await openDB(dir!, { blockRange: 2000, retentionMs: 0, compactionIntervalMs: 20, walSegmentSize: 64 * 1024, logger: quiet });
 db.start();
 const lsets = Array.from({ length: CRASH_SERIES }, (_, s) => Labels.fromObject({ __name__: 'crash_test', series: String(s), job: 'crash' }));

@@ -110,6 +110,31 @@ describe('DB lifecycle', () => {
     await db.close();
   });
 
+  test('blocks filling a larger range are compacted into one, and their parents deleted', async () => {
+    const dir = await tmp();
+    const T6 = 1_700_000_000_000 - (1_700_000_000_000 % (6 * H));
+    let db = await openDB(dir, { logger: quiet, retentionMs: 0, maxBlockDuration: 6 * H, walSync: false });
+    for (let r = 0; r < 5; r++) {
+      await fill(db, T6 + r * 2 * H, 480);
+      await db.compact();
+    }
+    const before = all(db);
+    const metas = db.blocks();
+    expect(metas.map((m) => [m.minTime - T6, m.maxTime - T6, m.compaction.level])).toEqual([
+      [0, 6 * H, 2],
+      [6 * H, 8 * H, 1],
+    ]);
+    expect(metas[0]!.compaction.sources!.length).toBe(3);
+    expect(metas[0]!.stats.numSamples).toBe(3 * 480 * 5);
+    expect(db.metrics.compactions).toBe(1);
+    const names = (await readdir(dir)).filter((n) => /^[0-7][0-9A-Z]{25}$/.test(n));
+    expect(names.sort()).toEqual(metas.map((m) => m.ulid).sort());
+    await db.close();
+    db = await openDB(dir, { logger: quiet, retentionMs: 0, maxBlockDuration: 6 * H, walSync: false });
+    expect(all(db)).toEqual(before);
+    await db.close();
+  });
+
   test('time retention deletes whole blocks older than the retention behind the newest block', async () => {
     const dir = await tmp();
     const db = await openDB(dir, { logger: quiet, retentionMs: 4 * H, walSync: false });
