@@ -222,19 +222,29 @@ export function isValidMetricName(s: string): boolean {
   return METRIC_NAME_RE.test(s);
 }
 
-/** Go `strconv.Quote` for the characters that matter in label values. */
+/** Go `unicode.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space. */
+const GO_PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+
+/** Go `strconv.Quote` (as `Labels.String()` uses it): non-printable runes are escaped. */
 export function goQuote(s: string): string {
   let out = '"';
   for (const ch of s) {
     const c = ch.codePointAt(0) as number;
     if (ch === '"') out += '\\"';
     else if (ch === '\\') out += '\\\\';
+    else if (c >= 0x20 && c < 0x7f) out += ch;
+    else if (c >= 0xd800 && c <= 0xdfff) out += '\\ufffd'; // lone surrogate: not a valid rune
+    else if (c > 0x7f && GO_PRINTABLE.test(ch)) out += ch;
+    else if (ch === '\x07') out += '\\a';
+    else if (ch === '\b') out += '\\b';
+    else if (ch === '\f') out += '\\f';
     else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
     else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\v') out += '\\v';
     else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
-    else if (c === 0xfffd && ch !== '\ufffd') out += '\\ufffd';
-    else out += ch;
+    else if (c < 0x10000) out += '\\u' + c.toString(16).padStart(4, '0');
+    else out += '\\U' + c.toString(16).padStart(8, '0');
   }
   return out + '"';
 }

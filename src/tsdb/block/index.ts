@@ -4,3 +4,4 @@ export * from './writer.js';
 export * from './block.js';
 export * from './querier.js';
 export * from './postings-for-matchers.js';
+export * from './block-writer.js';
