@@ -18,7 +18,7 @@
  * returned so the caller repairs the log (Prometheus repairs and keeps what was read).
  */
 import { NORMAL_NAN_HI, NORMAL_NAN_LO, STALE_NAN_HI, STALE_NAN_LO } from '../../storage/index.js';
-import { decodeSamples, decodeSeries, recordType, RecordType, SampleBatch, SeriesBatch } from '../record/index.js';
+import { decodeSamples, decodeSeries, RecordError, recordType, RecordType, recordTypeName, SampleBatch, SeriesBatch } from '../record/index.js';
 import { CorruptionError, listSegmentsSync, openReader, type SegmentRange } from '../wal/index.js';
 import type { Head } from './head.js';
 import { AppendResult, type MemSeries } from './mem-series.js';
@@ -98,10 +98,20 @@ export function replayWAL(head: Head, src: ReplaySource): ReplayStats {
   const state = new ReplayState(head, stats);
   const r = openReader(ranges);
   try {
-    while (r.next()) state.record(r.record());
+    while (r.next()) {
+      try {
+        state.record(r.record());
+      } catch (e) {
+        if (!(e instanceof RecordError)) throw e;
+        // CRCs matched but the payload does not decode: treat it like a corrupt record,
+        // so the log is cut there (everything before it was applied).
+        stats.corruption = new CorruptionError(r.dir(), r.segment(), r.recordOffset() + e.offset, r.recordOffset(), `undecodable ${recordTypeName(e.recordType)} record: ${e.message}`);
+        break;
+      }
+    }
     const e = r.err();
-    if (e instanceof CorruptionError) stats.corruption = e;
-    else if (e !== null) throw e;
+    if (e instanceof CorruptionError) stats.corruption ??= e;
+    else if (e !== null && stats.corruption === null) throw e;
   } finally {
     r.close();
   }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -55,6 +55,33 @@ describe('DB lifecycle', () => {
     db = await openDB(dir, { logger: quiet });
     expect(all(db)).toEqual(before);
     expect(db.stats().replay?.samplesAppended).toBe(500);
+    await db.close();
+  });
+
+  test('a corrupt WAL record is repaired at open with one log line; what came before it is kept and the DB works on', async () => {
+    const dir = await tmp();
+    let db = await openDB(dir, { logger: quiet });
+    await fill(db, T0, 10);
+    await db.close();
+    db = await openDB(dir, { logger: quiet });
+    await fill(db, T0 + 10 * 15_000, 10);
+    await db.close();
+    // Flip a payload byte of the first record of the second session's segment.
+    const segs = (await readdir(join(dir, 'wal'))).filter((n) => /^\d{8}$/.test(n)).sort();
+    const path = join(dir, 'wal', segs[1]!);
+    const buf = await readFile(path);
+    buf[9] = buf[9]! ^ 0xff;
+    await writeFile(path, buf);
+    const warnings: string[] = [];
+    db = await openDB(dir, { logger: { info: () => {}, warn: (_o, m) => warnings.push(m) } });
+    expect(db.stats().replay?.corruption?.segment).toBe(1);
+    expect(all(db).length).toBe(50);
+    expect(warnings.length).toBe(1);
+    await fill(db, T0 + 20 * 15_000, 2);
+    await db.close();
+    db = await openDB(dir, { logger: quiet });
+    expect(all(db).length).toBe(60);
+    expect(db.stats().replay?.corruption).toBeNull();
     await db.close();
   });
 

@@ -70,6 +70,7 @@ describe.skipIf(!havePrometheus || !existsSync(PROMTOOL))('Prometheus 2.42 opens
   test('we write a directory: blocks cut from the head, the rest in the WAL', async () => {
     dir = await tmp();
     const db = await openDB(dir, { retentionMs: 0, logger: quiet });
+    cleanup.push(() => db.close());
     const lsets = Array.from({ length: 30 }, (_, i) =>
       Labels.fromObject({ __name__: i % 3 === 0 ? 'test_gauge' : 'test_counter_total', instance: `host-${i % 4}:9100`, job: 'node', idx: String(i), path: i === 7 ? 'ünïcödé/ø' : '' }),
     );
