@@ -21,6 +21,7 @@
 import type { Appendable, Appender, Labels, SeriesRef } from '../storage/index.js';
 import { OutOfOrderSampleError, DuplicateSampleError } from '../storage/index.js';
 import { AppendResult, ExpositionAppender, type ParserFactory } from './exposition.js';
+import { ScrapeCache } from './cache.js';
 import { ScrapeError, ScrapeErrorCode } from './errors.js';
 import { TargetFetcher, DEFAULT_USER_AGENT } from './fetch.js';
 import { reportLabels } from './labels.js';
@@ -70,6 +71,8 @@ export interface ScrapeLoopOptions {
   logger: ScrapeLogger;
   /** Counters shared across loops (the manager's); null for none. */
   stats: ScrapeStats | null;
+  /** A cache to continue with (config reload of the same target); null for a new one. */
+  cache: ScrapeCache | null;
 }
 
 /** Totals across loops, read by `ScrapeManager.stats()` and the side-by-side bench. */
@@ -117,10 +120,10 @@ export class ScrapeLoop {
   constructor(target: Target, appendable: Appendable, opts: Partial<ScrapeLoopOptions> & Pick<ScrapeLoopOptions, 'newParser'>) {
     this.target = target;
     this.appendable = appendable;
-    this.opts = { jitterSeed: 0, userAgent: DEFAULT_USER_AGENT, logger: silentLogger, stats: null, ...opts };
+    this.opts = { jitterSeed: 0, userAgent: DEFAULT_USER_AGENT, logger: silentLogger, stats: null, cache: null, ...opts };
     const cfg = target.config;
     this.fetcher = new TargetFetcher(target.url, { timeout: target.timeout, bodySizeLimit: cfg.bodySizeLimit, userAgent: this.opts.userAgent });
-    this.core = new ExpositionAppender(target.targetLabels, cfg, this.opts.newParser);
+    this.core = new ExpositionAppender(target.targetLabels, cfg, this.opts.newParser, this.opts.cache ?? new ScrapeCache());
     this.result = new AppendResult();
     this.emptyResult = new AppendResult();
     this.reportLsets = REPORT_SERIES.map((n) => reportLabels(n, target.targetLabels));

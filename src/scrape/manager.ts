@@ -16,7 +16,8 @@ import { newParser as defaultNewParser } from '../textparse/index.js';
 import type { ParserFactory } from './exposition.js';
 import { DEFAULT_USER_AGENT } from './fetch.js';
 import { ScrapeLoop, ScrapeStats, silentLogger, type ScrapeLogger, type TargetStatus } from './loop.js';
-import { fnv1a32, type Target } from './target.js';
+import { fnv1a32, type ScrapeConfig, type Target } from './target.js';
+import type { ScrapeCache } from './cache.js';
 
 export interface ScrapeManagerOptions {
   /** Parser for a body + Content-Type; textparse's `newParser` by default. */
@@ -80,13 +81,34 @@ export class ScrapeManager {
       );
     }
     for (const [key, t] of want) {
-      if (this.loops.has(key)) continue;
+      const old = this.loops.get(key);
+      let cache: ScrapeCache | null = null;
+      if (old !== undefined) {
+        if (sameConfig(old.target.config, t.config)) continue;
+        // Same target, new settings (a config reload). As Prometheus's scrapePool.reload:
+        // when the cached label sets stay valid, the new loop continues with the old
+        // cache and the old loop leaves without stale markers; otherwise the old loop
+        // retires like a removed target.
+        if (cacheReusable(old.target.config, t.config)) {
+          cache = old.core.cache;
+          void old.stop({ staleness: false });
+        } else {
+          this.retiring.add(old);
+          stopping.push(
+            old.stop({ staleness: true }).then(async () => {
+              await old.stalenessDone();
+              this.retiring.delete(old);
+            }),
+          );
+        }
+      }
       const loop = new ScrapeLoop(t, this.appendable, {
         newParser: this.opts.newParser,
         jitterSeed: this.opts.jitterSeed,
         userAgent: this.opts.userAgent,
         logger: this.opts.logger,
         stats: this.counters,
+        cache,
       });
       this.loops.set(key, loop);
       if (this.running) loop.start();
@@ -128,4 +150,13 @@ export class ScrapeManager {
     await Promise.all(all.map((l) => l.stalenessDone()));
     this.retiring.clear();
   }
+}
+
+function sameConfig(a: ScrapeConfig, b: ScrapeConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The cache holds final label sets built with these settings; anything else may change freely. */
+function cacheReusable(a: ScrapeConfig, b: ScrapeConfig): boolean {
+  return a.honorLabels === b.honorLabels && a.honorTimestamps === b.honorTimestamps && a.jobName === b.jobName;
 }

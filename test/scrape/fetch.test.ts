@@ -156,3 +156,17 @@ describe('scrape HTTP fetch', () => {
     await new Promise((r) => srv.close(r));
   });
 });
+
+describe('the test target server', () => {
+  test('one Mattermost path serves both formats and sizes by query, counting requests per scraper', async () => {
+    const { mattermostTarget } = await import('../support/target-server.js');
+    server.define('/mm', mattermostTarget({ series: 50 }));
+    const om = await fetchOnce('/mm?format=openmetrics&series=30&gzip=1');
+    expect(om.contentType).toContain('application/openmetrics-text');
+    expect(om.body.endsWith('# EOF\n')).toBe(true);
+    expect(om.body.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length).toBe(30);
+    const txt = await fetchOnce('/mm');
+    expect(txt.body.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length).toBe(50);
+    expect(server.requests('/mm', 'mm-metrics')).toBe(2);
+  });
+});

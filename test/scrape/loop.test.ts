@@ -4,6 +4,8 @@
  * target status.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
 import { Labels } from '../../src/storage/index.js';
 import { newParser } from '../../src/textparse/index.js';
 import { ScrapeLoop, ScrapeManager, newTarget, scrapeConfigWith, type ScrapeConfig } from '../../src/scrape/index.js';
@@ -228,5 +230,75 @@ describe('the scrape manager', () => {
     await mgr.stop();
     expect(series(st, 'a').length).toBe(1);
     expect(st.get(Labels.fromObject({ __name__: 'a', job: 'm', instance: server.address }))).toBeDefined();
+  });
+});
+
+describe('config changes of a kept target', () => {
+  test('a changed limit restarts the loop with the same cache: no series re-added, no stale markers', async () => {
+    server.define('/reload', () => text('a 1\nb 2\n'));
+    const st = new MemoryStorage();
+    const mgr = new ScrapeManager(st);
+    const mk = (o: Partial<ScrapeConfig>): ReturnType<typeof newTarget> =>
+      newTarget(cfg('reload', '/reload', { scrapeInterval: 200, scrapeTimeout: 150, ...o }), { __address__: server.address });
+    mgr.setTargets([mk({})]);
+    mgr.start();
+    await new Promise((r) => setTimeout(r, 500));
+    const before = mgr.loop(mk({}))!;
+    mgr.setTargets([mk({ sampleLimit: 100 })]);
+    const after = mgr.loop(mk({ sampleLimit: 100 }))!;
+    expect(after).not.toBe(before);
+    expect(after.core.cache).toBe(before.core.cache);
+    await new Promise((r) => setTimeout(r, 500));
+    await mgr.stop();
+    const added = values(series(st, 'scrape_series_added', 'reload')[0]);
+    expect(added[0]).toBe(2);
+    expect(added.slice(1).every((v) => v === 0)).toBe(true);
+    expect(st.staleMarkersAppended).toBe(0);
+  });
+
+  test('a changed honor_labels starts over with a new cache', async () => {
+    server.define('/reload2', () => text('a{job="x"} 1\n'));
+    const st = new MemoryStorage();
+    const mgr = new ScrapeManager(st);
+    const mk = (honorLabels: boolean): ReturnType<typeof newTarget> =>
+      newTarget(cfg('reload2', '/reload2', { scrapeInterval: 200, scrapeTimeout: 150, honorLabels }), { __address__: server.address });
+    mgr.setTargets([mk(false)]);
+    mgr.start();
+    await new Promise((r) => setTimeout(r, 500));
+    mgr.setTargets([mk(true)]);
+    await new Promise((r) => setTimeout(r, 800));
+    await mgr.drained();
+    await mgr.stop();
+    const exported = st.get(Labels.fromObject({ __name__: 'a', job: 'reload2', exported_job: 'x', instance: server.address }))!;
+    const honored = st.get(Labels.fromObject({ __name__: 'a', job: 'x', instance: server.address }))!;
+    expect(values(exported).at(-1)).toBe('stale');
+    expect(values(honored).length).toBeGreaterThan(0);
+  });
+});
+
+describe('resources', () => {
+  test('stopped and removed loops, their caches and bodies are garbage-collectable', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    server.define('/leak', mattermostTarget({ series: 2000 }));
+    const st = new MemoryStorage();
+    const mgr = new ScrapeManager(st);
+    const c = cfg('leak', '/leak', { scrapeInterval: 200, scrapeTimeout: 150 });
+    const refs: Array<WeakRef<object>> = [];
+    const t1 = newTarget(c, { __address__: server.address, n: '1' });
+    const t2 = newTarget(c, { __address__: server.address, n: '2' });
+    mgr.setTargets([t1, t2]);
+    mgr.start();
+    await new Promise((r) => setTimeout(r, 700));
+    refs.push(new WeakRef(mgr.loop(t1)!), new WeakRef(mgr.loop(t1)!.core.cache), new WeakRef(mgr.loop(t2)!));
+    mgr.setTargets([t2]); // t1 removed: staleness, then released
+    await mgr.drained();
+    await mgr.stop(); // t2 stopped: released
+    // No deref() before the GCs: deref keeps its target alive until the end of the job.
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      gc();
+    }
+    expect(refs.map((r) => r.deref() === undefined)).toEqual([true, true, true]);
   });
 });

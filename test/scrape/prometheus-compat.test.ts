@@ -275,6 +275,15 @@ describe.skipIf(skip)('scraping side by side with Prometheus 2.42', () => {
     expect(ourSeries).toEqual(theirSeries);
   });
 
+  test('a range query over the window sees one up sample per scrape step', async () => {
+    const up = upSeries('churn')!;
+    const r = await prom!.queryRange('up{case="churn"}', Date.now() - 5000, Date.now(), 1);
+    expect(r.length).toBe(1);
+    expect(r[0]!.values.length).toBeGreaterThanOrEqual(5);
+    expect(r[0]!.values.every((v) => v.value === '1')).toBe(true);
+    expect(up.vs.slice(0, K).every((v) => v === 1)).toBe(true);
+  });
+
   test('the targets API agrees on health and on the kind of last error', async () => {
     const kind = (e: string): string =>
       e === ''

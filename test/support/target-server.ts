@@ -82,15 +82,25 @@ export interface MattermostTargetOptions {
   created?: boolean;
 }
 
-/** Realistic Mattermost metrics; counters grow with the request index. */
+/**
+ * Realistic Mattermost metrics; counters grow with the request index. The query
+ * string can override the options per request: `?format=openmetrics&series=500&seed=3&gzip=1`
+ * (so one path serves both formats, e.g. as Prometheus `params`).
+ */
 export function mattermostTarget(o: MattermostTargetOptions = {}): TargetHandler {
-  const format = o.format ?? 'text';
-  return (r) => ({
-    status: 200,
-    contentType: format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE,
-    body: buildMattermostExposition({ series: o.series ?? 2000, seed: o.seed ?? 1, format, scrapeIndex: r.index, created: o.created ?? false }),
-    gzip: o.gzip ?? false,
-  });
+  return (r) => {
+    const q = r.url.searchParams;
+    const format: ExpositionFormat = (q.get('format') as ExpositionFormat | null) ?? o.format ?? 'text';
+    const series = q.has('series') ? Number(q.get('series')) : (o.series ?? 2000);
+    const seed = q.has('seed') ? Number(q.get('seed')) : (o.seed ?? 1);
+    const gzip = q.has('gzip') ? q.get('gzip') === '1' : (o.gzip ?? false);
+    return {
+      status: 200,
+      contentType: format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE,
+      body: buildMattermostExposition({ series, seed, format, scrapeIndex: r.index, created: o.created ?? false }),
+      gzip,
+    };
+  };
 }
 
 /** Picks a handler by request index: `steps[i]` for index i, the last one afterwards. */
@@ -151,12 +161,13 @@ export class TargetServer {
     return this;
   }
 
-  /** Requests served so far on `path` (all scrapers, or one User-Agent prefix). */
+  /** Requests served so far on `path` (any query unless `path` has one; all scrapers, or one User-Agent prefix). */
   requests(path: string, scraperPrefix = ''): number {
     let n = 0;
     for (const [k, v] of this.counters) {
       const [p, ua] = k.split('\u0000') as [string, string];
-      if (p === path && ua.startsWith(scraperPrefix)) n += v;
+      const match = path.includes('?') ? p === path : p.split('?')[0] === path;
+      if (match && ua.startsWith(scraperPrefix)) n += v;
     }
     return n;
   }
