@@ -11,10 +11,11 @@
  *
  * The "already shipped" knowledge is only a cache: every sync re-lists the store.
  */
-import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { FileStore } from '../filestore/filestore.js';
+import { marshalMeta, parseMeta as parseBlockMeta } from '../tsdb/block/meta.js';
 import { listFiles } from './archive.js';
 
 export const DATA_ROOT = 'plugin-data/mattermost-plugin-metrics/data';
@@ -96,8 +97,21 @@ export async function remoteBlocks(store: FileStore): Promise<ShippedMeta[]> {
   return out.sort((a, b) => a.minTime - b.minTime);
 }
 
-/** Uploads one block directory, meta.json last. Returns the bytes uploaded. */
-export async function uploadBlock(store: FileStore, blockDir: string, ulid: string): Promise<number> {
+/** Hint naming the node whose data a shipped block holds (cluster mode); Prometheus ignores unknown hints. */
+export const NODE_HINT_PREFIX = 'mm-node:';
+/** Hint on a block that is a snapshot of a head (cluster mode, shipped every few minutes). */
+export const HEAD_SNAPSHOT_HINT = 'mm-head-snapshot';
+
+export function blockNode(m: ShippedMeta): string | null {
+  for (const h of m.compaction?.hints ?? []) if (h.startsWith(NODE_HINT_PREFIX)) return h.slice(NODE_HINT_PREFIX.length);
+  return null;
+}
+
+/**
+ * Uploads one block directory, meta.json last. Returns the bytes uploaded. With `hints`,
+ * the uploaded meta.json carries them in compaction.hints (the local file is unchanged).
+ */
+export async function uploadBlock(store: FileStore, blockDir: string, ulid: string, hints: readonly string[] = []): Promise<number> {
   // Hard-link snapshot: the block may be compacted away while we upload.
   const snap = await mkdtemp(join(tmpdir(), `mm-ship-${ulid}-`));
   let bytes = 0;
@@ -113,6 +127,13 @@ export async function uploadBlock(store: FileStore, blockDir: string, ulid: stri
         if (code !== 'EXDEV' && code !== 'EPERM') throw e;
         await copyFile(join(blockDir, f), join(snap, f));
       }
+    }
+    if (hints.length > 0) {
+      const metaPath = join(snap, 'meta.json');
+      const meta = parseBlockMeta(await readFile(metaPath, 'utf8'), metaPath);
+      meta.compaction.hints = [...new Set([...(meta.compaction.hints ?? []), ...hints])];
+      await rm(metaPath); // a hard link: replace, never write through to the local block
+      await writeFile(metaPath, marshalMeta(meta));
     }
     const rank = (f: string) => (f === 'meta.json' ? 3 : f === 'index' ? 2 : f === 'tombstones' ? 1 : 0);
     files.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
@@ -137,6 +158,8 @@ export interface ShipperOptions {
   /** Cleanup period (ms). Plugin default 120 min. */
   cleanupPeriodMs: number;
   now?: () => number;
+  /** Cluster mode: this node's id, recorded as a hint in every shipped block's meta.json. */
+  nodeId?: string;
   log?: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
 }
 
@@ -154,7 +177,7 @@ export interface ShipperStats {
  * `stop()` waits for a running pass, then runs the final sync.
  */
 export class Shipper {
-  private readonly opts: Required<Omit<ShipperOptions, 'log'>> & Pick<ShipperOptions, 'log'>;
+  private readonly opts: Required<Omit<ShipperOptions, 'log' | 'nodeId'>> & Pick<ShipperOptions, 'log' | 'nodeId'>;
   private syncTimer: NodeJS.Timeout | null = null;
   private cleanupTimer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> = Promise.resolve();
@@ -210,7 +233,7 @@ export class Shipper {
       const srcs = meta.compaction?.sources ?? [];
       if (srcs.length > 0 && srcs.every((s) => remote.has(s))) continue;
       try {
-        const n = await uploadBlock(store, join(dbDir, meta.ulid), meta.ulid);
+        const n = await uploadBlock(store, join(dbDir, meta.ulid), meta.ulid, this.opts.nodeId ? [NODE_HINT_PREFIX + this.opts.nodeId] : []);
         uploaded.push(meta.ulid);
         this.stats.uploadedBlocks++;
         this.stats.uploadedBytes += n;

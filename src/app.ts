@@ -1,0 +1,315 @@
+/**
+ * Wiring: settings → the objects of each role, and their start/stop order.
+ *
+ *   listener role (every node)  file store ─ job store ─ job runner (dump builder) ─ HTTP API + UI
+ *   scraper role                local TSDB ─ scrape manager ─ shipper (─ head snapshots in a cluster)
+ *
+ * Single node: both roles, always. Cluster (ClusterSettings.Enable): the listener role
+ * always; the scraper role only while this node holds the leader lock, and scraping stops
+ * the moment the lock is lost. The local TSDB stays open on every node (dumps read the
+ * unshipped data it holds).
+ *
+ * start order: file store → TSDB → job store → runner → API listen → (cluster: discovery →
+ * elector) → scraper role. stop: the reverse, each awaited; the shipper's final sync runs
+ * after scraping stopped and before the TSDB closes.
+ */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { FileStore } from './filestore/filestore.js';
+import { openDB, type DB } from './tsdb/db.js';
+import { ScrapeManager, type ScrapeConfig } from './scrape/index.js';
+import { Shipper, remoteBlocks, type ShippedMeta } from './dump/shipper.js';
+import { TsdbDumpBuilder, type PacketInfo } from './dump/builder.js';
+import { newMattermostId } from './dump/metadata.js';
+import { openFileJobStore } from './jobs/file-store.js';
+import { JobRunner } from './jobs/runner.js';
+import { dumpDir } from './jobs/paths.js';
+import type { DumpJob, JobStore } from './jobs/types.js';
+import { buildServer, loadOrCreateAdminToken, BASE_PATH, type ApiServer, type TargetStatus as ApiTargetStatus, type AuthConfig } from './api/index.js';
+import { ClusterDiscovery, LeaderElector, openDb, openDbJobStore, type ClusterNode, type Db } from './cluster/index.js';
+import { createMetricsRegistry } from './app/metrics.js';
+import { buildScrapeTargets, type TargetSettings } from './app/targets.js';
+import { HeadShipper } from './dump/head-shipper.js';
+
+export const APP_VERSION = '0.1.0';
+
+/** Everything the app needs, resolved (durations in ms). Built by src/config from files, env and flags. */
+export interface AppSettings {
+  dataDir: string;
+  listen: { host: string; port: number };
+  auth: { mode: 'static'; token?: string | undefined } | { mode: 'mattermost'; siteURL: string; strictCsrf?: boolean };
+  scrape: Omit<ScrapeConfig, 'jobName' | 'metricsPath' | 'scheme' | 'params'>;
+  targets: Omit<TargetSettings, 'base' | 'selfUrl'> & { scrapeSelf: boolean };
+  tsdb: { retentionMs: number; maxBytes: number };
+  shipping: { retentionMs: number; syncPeriodMs: number; cleanupPeriodMs: number };
+  /** Opens the file store (local or S3); the app owns and closes it. */
+  openFileStore: () => Promise<FileStore>;
+  cluster: null | {
+    driverName: string;
+    dataSource: string;
+    clusterName: string;
+    nodeId: string;
+    discoveryPollMs: number;
+    takeoverBoundMs: number;
+    headShipPeriodMs: number;
+  };
+  /** Support-packet identity; serverId is generated and kept in the data dir when not given. */
+  packet: { serverId?: string; serverVersion: string; licenseId?: string; customerId?: string };
+}
+
+export interface App {
+  /** Base URL of the UI/API, e.g. http://127.0.0.1:8075/plugins/com.mattermost.mattermost-plugin-metrics/ */
+  readonly url: string;
+  /** The static admin token when it was created by this start (print it once), else null. */
+  readonly newAdminToken: string | null;
+  readonly db: DB;
+  isScraper(): boolean;
+  stop(): Promise<void>;
+}
+
+/** A stable id for support packets, created once per data dir. */
+async function serverId(dataDir: string, given?: string): Promise<string> {
+  if (given) return given;
+  const p = join(dataDir, 'server-id');
+  try {
+    const s = (await readFile(p, 'utf8')).trim();
+    if (/^[a-z0-9]{26}$/.test(s)) return s;
+  } catch {
+    // first start
+  }
+  const id = newMattermostId();
+  await writeFile(p, id + '\n', { mode: 0o644 });
+  return id;
+}
+
+function toApiTarget(t: ReturnType<ScrapeManager['targets']>[number], interval: number, timeout: number): ApiTargetStatus {
+  return {
+    scrape_url: t.scrapeUrl,
+    job: t.labels.job ?? t.scrapePool,
+    instance: t.labels.instance ?? '',
+    labels: t.labels,
+    health: t.health,
+    last_scrape: t.lastScrape ? Date.parse(t.lastScrape) : 0,
+    last_scrape_duration: t.lastScrapeDuration,
+    last_samples: t.lastSamples,
+    last_error: t.lastError,
+    interval: interval / 1000,
+    timeout: timeout / 1000,
+  };
+}
+
+export async function startApp(s: AppSettings, log: Logger): Promise<App> {
+  const stack: Array<{ name: string; stop: () => Promise<void> }> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const { name, stop } of stack.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (e) {
+        log.error({ err: (e as Error).message, component: name }, 'stop failed');
+      }
+    }
+  };
+  try {
+    await mkdir(s.dataDir, { recursive: true });
+    const store = await s.openFileStore();
+    stack.push({ name: 'file store', stop: () => store.close() });
+    await store.check();
+    log.info({ store: store.description }, 'file store ready');
+
+    const db = await openDB(join(s.dataDir, 'tsdb'), {
+      retentionMs: s.tsdb.retentionMs,
+      maxBytes: s.tsdb.maxBytes,
+      logger: { info: (o, m) => log.info(o, m), warn: (o, m) => log.warn(o, m) },
+    });
+    stack.push({ name: 'tsdb', stop: () => db.close() });
+    db.start();
+    log.info({ dir: db.dir, head: db.stats().head.numSeries, blocks: db.blocks().length }, 'tsdb open');
+
+    let clusterDb: Db | null = null;
+    let jobStore: JobStore;
+    if (s.cluster) {
+      clusterDb = openDb(s.cluster.driverName, s.cluster.dataSource);
+      const cdb = clusterDb;
+      stack.push({ name: 'cluster db', stop: () => cdb.close() });
+      jobStore = await openDbJobStore(cdb);
+    } else {
+      jobStore = await openFileJobStore(join(s.dataDir, 'jobs'));
+    }
+    const js = jobStore;
+    stack.push({ name: 'job store', stop: () => js.close() });
+
+    const sid = await serverId(s.dataDir, s.packet.serverId);
+    const packetInfo = async (): Promise<PacketInfo> => ({
+      serverId: sid,
+      serverVersion: s.packet.serverVersion,
+      ...(s.packet.licenseId ? { licenseId: s.packet.licenseId } : {}),
+      ...(s.packet.customerId ? { customerId: s.packet.customerId } : {}),
+    });
+    const builder = new TsdbDumpBuilder({ store, db, workDir: join(s.dataDir, 'tmp'), appVersion: APP_VERSION, packetInfo, log });
+    const nodeId = s.cluster?.nodeId ?? hostname();
+    const runner = new JobRunner({
+      store: jobStore,
+      builder,
+      deleteArtifacts: (job: DumpJob) => store.deletePrefix(dumpDir(job.id)),
+      nodeId,
+      logger: log,
+    });
+    await runner.start();
+    stack.push({ name: 'job runner', stop: () => runner.stop() });
+
+    // --- scraper role -------------------------------------------------------------
+    let manager: ScrapeManager | null = null;
+    let shipper: Shipper | null = null;
+    let headShipper: HeadShipper | null = null;
+    let nodes: ClusterNode[] | null = null;
+    let elector: LeaderElector | null = null;
+    let selfUrl: string | null = null;
+    const base: ScrapeConfig = { ...s.scrape, jobName: 'prometheus', metricsPath: '/metrics', scheme: 'http', params: {} };
+    const refreshTargets = async (): Promise<void> => {
+      const m = manager;
+      if (!m) return;
+      const { targets, problems } = await buildScrapeTargets({ ...s.targets, base, selfUrl: s.targets.scrapeSelf ? selfUrl : null }, nodes);
+      for (const p of problems) log.warn(p, 'target skipped');
+      if (manager === m) m.setTargets(targets);
+    };
+    const startScraper = async (): Promise<void> => {
+      if (manager) return;
+      manager = new ScrapeManager(db, { logger: log });
+      await refreshTargets();
+      manager.start();
+      shipper = new Shipper({
+        dbDir: db.dir,
+        store,
+        retentionMs: s.shipping.retentionMs,
+        syncPeriodMs: s.shipping.syncPeriodMs,
+        cleanupPeriodMs: s.shipping.cleanupPeriodMs,
+        ...(s.cluster ? { nodeId } : {}),
+        log,
+      });
+      shipper.start();
+      if (s.cluster) {
+        headShipper = new HeadShipper({ db, store, periodMs: s.cluster.headShipPeriodMs, nodeId, log });
+        headShipper.start();
+      }
+      log.info({ targets: manager.targets().length }, 'scraper role started');
+    };
+    const stopScraper = async (final: boolean): Promise<void> => {
+      const m = manager;
+      manager = null;
+      if (m) await m.stop();
+      const hs = headShipper;
+      headShipper = null;
+      const sh = shipper;
+      shipper = null;
+      // Scraping has stopped; what this node holds is still worth shipping (after a lost
+      // leadership too: the new leader does not have it), so both run a last pass.
+      if (hs) await hs.stop();
+      if (sh) await sh.stop();
+      if (m) log.info({ final }, 'scraper role stopped');
+    };
+    stack.push({ name: 'scraper role', stop: () => stopScraper(true) });
+
+    // --- API -----------------------------------------------------------------------
+    const registry = createMetricsRegistry({
+      scrape: () => manager?.stats() ?? null,
+      db: () => db,
+      shipper: () => shipper?.stats ?? null,
+      isLeader: () => manager !== null,
+      jobs: async () => {
+        const out: Record<string, number> = { pending: 0, in_progress: 0, success: 0, error: 0 };
+        for (const j of await js.list()) out[j.status] = (out[j.status] ?? 0) + 1;
+        return out;
+      },
+    });
+    let statsCache: { at: number; metas: ShippedMeta[] } | null = null;
+    const shippedMetas = async (): Promise<ShippedMeta[]> => {
+      if (statsCache && Date.now() - statsCache.at < 15_000) return statsCache.metas;
+      statsCache = { at: Date.now(), metas: await remoteBlocks(store) };
+      return statsCache.metas;
+    };
+    let auth: AuthConfig;
+    let newAdminToken: string | null = null;
+    if (s.auth.mode === 'mattermost') auth = { mode: 'mattermost', siteURL: s.auth.siteURL, strictCsrf: s.auth.strictCsrf ?? false };
+    else if (s.auth.token) auth = { mode: 'static', token: s.auth.token };
+    else {
+      const t = await loadOrCreateAdminToken(s.dataDir);
+      if (t.created) newAdminToken = t.token;
+      auth = { mode: 'static', token: t.token };
+    }
+    const api: ApiServer = await buildServer({
+      jobStore,
+      jobs: runner,
+      stats: {
+        async stats() {
+          // The plugin's numbers over shipped blocks (max of series, sum of samples), widened by
+          // local blocks not shipped yet so the range check admits everything a dump can hold.
+          const metas = await shippedMetas();
+          const all = [...metas, ...db.blocks()];
+          const min_t = all.length ? Math.min(...all.map((m) => m.minTime)) : 0;
+          const max_t = all.length ? Math.max(...all.map((m) => m.maxTime)) : 0;
+          const h = db.stats().head;
+          return {
+            min_t,
+            max_t,
+            num_samples: metas.reduce((a, m) => a + (m.stats?.numSamples ?? 0), 0),
+            num_series: metas.reduce((a, m) => Math.max(a, m.stats?.numSeries ?? 0), 0),
+            num_blocks: metas.length,
+            ...(h.mint !== null && h.maxt !== null ? { head: { min_t: h.mint, max_t: h.maxt, num_series: h.numSeries, num_samples: h.numSamples, num_chunks: h.numChunks } } : {}),
+          };
+        },
+      },
+      targets: { targets: () => (manager ? manager.targets().map((t) => toApiTarget(t, s.scrape.scrapeInterval, s.scrape.scrapeTimeout)) : []) },
+      artifacts: { stat: (k) => store.stat(k), open: (k, r) => store.get(k, r) },
+      metrics: { render: () => registry.metrics() },
+      ready: () => true,
+      auth,
+      logger: log,
+    });
+    await api.listen({ host: s.listen.host, port: s.listen.port });
+    stack.push({ name: 'api', stop: () => api.close() });
+    const addr = api.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : s.listen.port;
+    const hostForUrl = s.listen.host.includes(':') ? `[${s.listen.host}]` : s.listen.host;
+    const origin = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}`;
+    selfUrl = `${origin}/metrics`;
+
+    // --- roles ---------------------------------------------------------------------
+    if (s.cluster && clusterDb) {
+      const discovery = new ClusterDiscovery(clusterDb, { clusterName: s.cluster.clusterName, pollIntervalMs: s.cluster.discoveryPollMs });
+      discovery.onChange((ns: ClusterNode[]) => {
+        nodes = ns;
+        log.info({ nodes: ns.map((n) => n.hostname) }, 'cluster nodes changed');
+        void refreshTargets();
+      });
+      discovery.start();
+      stack.push({ name: 'discovery', stop: () => discovery.stop() });
+      const el = new LeaderElector(clusterDb, { name: `mm-metrics-scraper:${s.cluster.clusterName}`, nodeId, takeoverBoundMs: s.cluster.takeoverBoundMs });
+      elector = el;
+      el.onAcquire((i) => {
+        log.info({ term: i.term }, 'acquired scraper role');
+        void startScraper();
+      });
+      el.onLose((i) => {
+        log.warn({ term: i.term, reason: i.reason, detail: i.detail }, 'lost scraper role');
+        void stopScraper(false);
+      });
+      el.start();
+      stack.push({ name: 'leader elector', stop: () => el.stop() });
+    } else {
+      await startScraper();
+    }
+
+    return {
+      url: `${origin}${BASE_PATH}/`,
+      newAdminToken,
+      db,
+      isScraper: () => manager !== null && (elector === null || elector.isLeader()),
+      stop: stopAll,
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
