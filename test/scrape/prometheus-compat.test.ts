@@ -19,7 +19,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { newParser } from '../../src/textparse/index.js';
-import { ScrapeManager, newTarget, scrapeConfigWith, type TargetStatus } from '../../src/scrape/index.js';
+import { ScrapeManager, newTarget, scrapeConfigWith, type Target, type TargetStatus } from '../../src/scrape/index.js';
 import { MemoryStorage, type MemSeries } from '../support/memory-appender.js';
 import { TargetServer, down, hang, html, mattermostTarget, sequence, status, text, type TargetHandler } from '../support/target-server.js';
 import { Prometheus, freePort, havePrometheus, type PromScrapeConfig } from '../support/prometheus.js';
@@ -86,7 +86,11 @@ const CASES: Case[] = [
   { job: 'duplicates', handler: (r) => text(lines(`d 1`, `d ${r.index + 2}`, `e{a="1",b="2"} 1`, `e{b="2",a="1"} 2`)) },
   { job: 'special_values', handler: () => text(lines('v_nan NaN', 'v_inf +Inf', 'v_ninf -Inf', 'v_exp 1e-3', 'v_int 0042', 'v_neg -0.5', 'v_big 1.5e+300', `v_empty{a=""} 3`)) },
   { job: 'no_content_type', handler: (r) => ({ ...text(`nct ${r.index}\n`), contentType: null }) },
+  { job: 'removed', handler: (r) => text(lines('r1 1', `r2{x="y"} ${r.index}`)) },
 ];
+
+/** The case whose target is removed from both sides after the first K scrapes. */
+const REMOVED = 'removed';
 
 type Cell = number | 'stale' | 'absent';
 
@@ -137,24 +141,22 @@ beforeAll(async () => {
   server = await TargetServer.start();
   refusedAddr = `127.0.0.1:${await freePort()}`;
   for (const c of CASES) if (c.handler !== undefined) server.define('/' + c.job, c.handler);
-  const scrapeConfigs: PromScrapeConfig[] = CASES.map((c) => ({
+  const promConfig = (c: Case): PromScrapeConfig => ({
     job_name: c.job,
     metrics_path: '/' + c.job,
     scrape_interval: '1s',
     scrape_timeout: '1s',
     ...c.prom,
     static_configs: [{ targets: [c.refused ? refusedAddr : server.address], labels: { case: c.job } }],
-  }));
-  prom = await Prometheus.start({ scrapeConfigs, global: { scrape_interval: '1s', scrape_timeout: '1s' } });
+  });
+  const ourTarget = (c: Case): Target =>
+    newTarget(scrapeConfigWith(c.job, { scrapeInterval: 1000, scrapeTimeout: 1000, metricsPath: '/' + c.job, ...c.mm }), {
+      __address__: c.refused ? refusedAddr : server.address,
+      case: c.job,
+    });
+  prom = await Prometheus.start({ scrapeConfigs: CASES.map(promConfig), global: { scrape_interval: '1s', scrape_timeout: '1s' } });
   mgr = new ScrapeManager(st, { newParser });
-  mgr.setTargets(
-    CASES.map((c) =>
-      newTarget(scrapeConfigWith(c.job, { scrapeInterval: 1000, scrapeTimeout: 1000, metricsPath: '/' + c.job, ...c.mm }), {
-        __address__: c.refused ? refusedAddr : server.address,
-        case: c.job,
-      }),
-    ),
-  );
+  mgr.setTargets(CASES.map(ourTarget));
   mgr.start();
   // Wait until both sides scraped every target K times (Prometheus starts its scrape
   // manager ~5 s after start).
@@ -168,9 +170,27 @@ beforeAll(async () => {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${K} scrapes:\n${prom.logs()}`);
     await new Promise((r) => setTimeout(r, 500));
   }
+  // Remove one target from both sides; both write end-of-run stale markers at the
+  // first missed tick (Prometheus applies a reload within its 5 s reloader tick).
+  // Prometheus does so only for a target leaving a scrape pool that stays: dropping
+  // the whole job cancels the pool's context and skips the markers. So the job stays,
+  // with no targets.
+  const kept = CASES.filter((c) => c.job !== REMOVED);
+  await prom.reload({
+    scrapeConfigs: CASES.map((c) => (c.job === REMOVED ? { ...promConfig(c), static_configs: [{ targets: [] }] } : promConfig(c))),
+  });
+  mgr.setTargets(kept.map(ourTarget));
+  await mgr.drained();
+  const removedDeadline = Date.now() + 30_000;
+  for (;;) {
+    const r = await prom.query(`{case="${REMOVED}"}`);
+    if (r.resultType === 'vector' && r.result.length === 0) break;
+    if (Date.now() > removedDeadline) throw new Error(`Prometheus wrote no end-of-run stale markers:\n${prom.logs()}`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
   ourTargets = mgr.targets();
   await mgr.stop();
-}, 90_000);
+}, 110_000);
 
 afterAll(async () => {
   await mgr?.stop();
@@ -273,6 +293,40 @@ describe.skipIf(skip)('scraping side by side with Prometheus 2.42', () => {
     const ourSeries = [...ours.series].sort();
     const theirSeries = [...theirs.series].sort();
     expect(ourSeries).toEqual(theirSeries);
+  });
+
+  test('a removed target: both write one stale marker per series and report series, at the first missed tick', async () => {
+    const p = prom!;
+    const sel = `{case="${REMOVED}"}`;
+    // Ours: the last sample of every series is a marker one interval (± jitter) after the last scrape.
+    const ourSeries = st.all().filter((s) => s.lset.get('case') === REMOVED);
+    const up = upSeries(REMOVED)!;
+    const ourLast = up.ts[up.ts.length - 2]!;
+    const ourStale = up.ts[up.ts.length - 1]!;
+    expect(ourSeries.every((s) => s.stale.at(-1) === 1 && s.ts.at(-1) === ourStale)).toBe(true);
+    // Theirs: present at the last scrape, absent now; find the marker time by bisection.
+    const ups = await p.rawSamples(`up${sel}`, 5 * 60_000, Date.now());
+    const theirLast = ups[0]!.values.at(-1)!.t;
+    const present = async (t: number): Promise<Set<string>> => {
+      const r = await p.query(sel, t);
+      return new Set(r.resultType === 'vector' ? r.result.map((e) => keyOf(e.metric)) : []);
+    };
+    const atLast = await present(theirLast);
+    let lo = theirLast;
+    let hi = Date.now();
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if ((await present(mid)).size > 0) lo = mid;
+      else hi = mid;
+    }
+    expect((await present(hi - 1)).size).toBe(atLast.size);
+    expect([...atLast].sort()).toEqual(ourSeries.map((s) => keyOf(s.lset.toObject())).sort());
+    expect(atLast.size).toBe(7); // r1, r2 and the five report series
+    // Both: the first missed tick, about one interval after the last scrape.
+    for (const gap of [ourStale - ourLast, hi - theirLast]) {
+      expect(gap).toBeGreaterThanOrEqual(950);
+      expect(gap).toBeLessThan(1300);
+    }
   });
 
   test('a range query over the window sees one up sample per scrape step', async () => {
