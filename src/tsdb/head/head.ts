@@ -254,7 +254,10 @@ export class Head {
     }
     for (const ref of deleted.keys()) this.series.remove(this.series.getByRef(ref) as MemSeries);
     this.postings.delete(deleted);
-    if (deleted.size > 0) this.series.rebuildStrings();
+    if (deleted.size > 0) {
+      this.series.trim();
+      this.series.rebuildStrings();
+    }
     this.numSamples -= removedSamples;
     this.metrics.chunksRemoved += removedChunks;
     this.metrics.seriesRemoved += deleted.size;

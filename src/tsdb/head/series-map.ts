@@ -4,7 +4,8 @@
  *
  * ```
  *   byHash: Map<smi hash, S>       S ─hashNext→ S' ─hashNext→ null   (collision chain)
- *   byRef:  Map<ref, S>
+ *   slots:  (S | undefined)[]      slots[ref - base]: refs are a counter, so a dense array
+ *                                  beats a Map (no hashing, one indexed load per sample)
  *   strings: Map<string, string>   canonical instance of every label name/value in use
  * ```
  *
@@ -19,6 +20,10 @@
  * the first time a string is seen, and every series uses the canonical instance.
  * The table is rebuilt from the surviving series after garbage collection, so churned
  * label values do not accumulate.
+ *
+ * Cost of the dense ref table: 4 bytes per ref between the oldest live series and the
+ * newest (holes left by garbage-collected series in between stay until the oldest goes);
+ * leading and trailing holes are trimmed after each gc.
  */
 import { Labels } from '../../storage/index.js';
 
@@ -58,21 +63,30 @@ export function labelsHash(lset: Labels): number {
 
 export class SeriesMap<S extends HashedSeries<S>> {
   private readonly byHash: Map<number, S>;
-  private readonly byRef: Map<number, S>;
+  /** slots[ref - base] is the series with that ref, or undefined. */
+  private slots: (S | undefined)[];
+  private base: number;
+  private count: number;
   private strings: Map<string, string>;
 
   constructor() {
     this.byHash = new Map();
-    this.byRef = new Map();
+    this.slots = [];
+    this.base = 1;
+    this.count = 0;
     this.strings = new Map();
   }
 
   get size(): number {
-    return this.byRef.size;
+    return this.count;
   }
 
   getByRef(ref: number): S | undefined {
-    return this.byRef.get(ref);
+    // Refs are < 2^30 (checked in add); the guard keeps `| 0` from wrapping a bogus ref
+    // into range. `| 0` keeps the index a small integer for V8's fast element access.
+    if (!(ref < 1073741824)) return undefined;
+    const i = (ref - this.base) | 0;
+    return i >= 0 && i < this.slots.length ? this.slots[i] : undefined;
   }
 
   /** Looks a label set up; `hash` must be `labelsHash(lset)`. */
@@ -87,15 +101,33 @@ export class SeriesMap<S extends HashedSeries<S>> {
 
   /** Adds a series not yet present (callers check with `getByLabels` first). */
   add(s: S): void {
+    if (!(s.ref >= 1 && s.ref < 2 ** 30)) throw new RangeError(`series ref ${s.ref} outside 1..2^30`);
     const head = this.byHash.get(s.hash);
     s.hashNext = head === undefined ? null : head;
     this.byHash.set(s.hash, s);
-    this.byRef.set(s.ref, s);
+    if (this.count === 0) {
+      // Empty table: start it at this ref, so a table emptied by gc does not pad up to it.
+      this.slots = [];
+      this.base = s.ref;
+    } else if (s.ref < this.base) {
+      // Only possible after trimming, for a ref replayed out of order: re-base.
+      const pad = new Array<S | undefined>(this.base - s.ref).fill(undefined);
+      this.slots = pad.concat(this.slots);
+      this.base = s.ref;
+    }
+    const i = s.ref - this.base;
+    while (this.slots.length <= i) this.slots.push(undefined);
+    if (this.slots[i] === undefined) this.count++;
+    this.slots[i] = s;
   }
 
   /** Removes a series from both indexes. */
   remove(s: S): void {
-    this.byRef.delete(s.ref);
+    const i = s.ref - this.base;
+    if (i >= 0 && i < this.slots.length && this.slots[i] === s) {
+      this.slots[i] = undefined;
+      this.count--;
+    }
     let cur = this.byHash.get(s.hash);
     if (cur === undefined) return;
     if (cur === s) {
@@ -114,9 +146,25 @@ export class SeriesMap<S extends HashedSeries<S>> {
     }
   }
 
-  /** Iterates series in insertion order (ascending ref, except after WAL replay reordering). */
-  values(): IterableIterator<S> {
-    return this.byRef.values();
+  /** Iterates series in ascending ref order. Removing the current series while iterating is safe. */
+  *values(): IterableIterator<S> {
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i];
+      if (s !== undefined) yield s;
+    }
+  }
+
+  /** Drops leading and trailing holes of the ref table (after garbage collection). */
+  trim(): void {
+    const slots = this.slots;
+    let lo = 0;
+    while (lo < slots.length && slots[lo] === undefined) lo++;
+    let hi = slots.length;
+    while (hi > lo && slots[hi - 1] === undefined) hi--;
+    if (lo === 0 && hi === slots.length) return;
+    this.slots = slots.slice(lo, hi);
+    this.base += lo;
   }
 
   /**
@@ -147,7 +195,7 @@ export class SeriesMap<S extends HashedSeries<S>> {
   /** Rebuilds the interning table from the series present now (after gc). */
   rebuildStrings(): void {
     const m = new Map<string, string>();
-    for (const s of this.byRef.values()) {
+    for (const s of this.values()) {
       const p = s.lset.pairs;
       for (let i = 0; i < p.length; i++) m.set(p[i] as string, p[i] as string);
     }

@@ -86,3 +86,38 @@ describe('SeriesMap', () => {
     expect(m.numStrings()).toBe(2);
   });
 });
+
+describe('SeriesMap ref table', () => {
+  class S {
+    hashNext: S | null = null;
+    constructor(
+      readonly ref: number,
+      readonly lset: Labels,
+      readonly hash: number,
+    ) {}
+  }
+  const mk = (ref: number) => new S(ref, Labels.fromObject({ r: String(ref) }), ref % 3);
+
+  test('refs resolve after out-of-order adds, removals and trimming; bogus refs resolve to nothing', () => {
+    const m = new SeriesMap<S>();
+    const all = [5, 3, 9, 4, 6].map(mk);
+    for (const s of all) m.add(s);
+    expect([...m.values()].map((s) => s.ref)).toEqual([3, 4, 5, 6, 9]);
+    m.remove(all[1]!); // 3
+    m.remove(all[2]!); // 9
+    m.trim();
+    expect(m.getByRef(3)).toBeUndefined();
+    expect(m.getByRef(4)).toBe(all[3]);
+    expect(m.getByRef(9)).toBeUndefined();
+    expect(m.getByRef(2 ** 32 + 5)).toBeUndefined();
+    expect(m.getByRef(0)).toBeUndefined();
+    m.add(mk(2)); // below the trimmed base
+    expect([...m.values()].map((s) => s.ref)).toEqual([2, 4, 5, 6]);
+    expect(m.size).toBe(4);
+    for (const s of [...m.values()]) m.remove(s);
+    m.trim();
+    m.add(mk(1_000_000));
+    expect(m.getByRef(1_000_000)!.ref).toBe(1_000_000);
+    expect(m.size).toBe(1);
+  });
+});
