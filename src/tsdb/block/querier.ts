@@ -14,8 +14,7 @@
  */
 import { Labels, ValueType } from '../../storage/index.js';
 import type { Matcher, Querier, SampleIterator, SelectHints, Series, SeriesSet } from '../../storage/index.js';
-import { XORIterator } from '../chunkenc/index.js';
-import type { Chunk } from '../chunkenc/index.js';
+import { Encoding, XORIterator, chunkFromData } from '../chunkenc/index.js';
 import type { ChunkReader } from '../chunks/index.js';
 import type { IndexChunkMeta, IndexReader } from '../index/index.js';
 import { compareUtf8 } from '../index/index.js';
@@ -214,6 +213,8 @@ export class BlockSeriesIterator implements SampleIterator {
   private e: Error | null;
   /** A sample is current (the last next() returned one). */
   private positioned: boolean;
+  /** Samples must be checked against [mint, maxt] or tombstones. */
+  private filtering: boolean;
 
   constructor(chunks: readonly IndexChunkMeta[], cr: ChunkReader, dels: readonly Interval[], mint: number, maxt: number) {
     this.chunks = chunks;
@@ -226,6 +227,7 @@ export class BlockSeriesIterator implements SampleIterator {
     this.xit = new XORIterator(EMPTY);
     this.e = null;
     this.positioned = false;
+    this.filtering = mint !== -Infinity || maxt !== Infinity || dels.length > 0;
   }
 
   reset(chunks: readonly IndexChunkMeta[], cr: ChunkReader, dels: readonly Interval[], mint: number, maxt: number): void {
@@ -238,21 +240,28 @@ export class BlockSeriesIterator implements SampleIterator {
     this.it = null;
     this.e = null;
     this.positioned = false;
+    this.filtering = mint !== -Infinity || maxt !== Infinity || dels.length > 0;
   }
 
   /** Opens the next chunk; false when there is none or on error. */
   private openNext(): boolean {
     while (this.ci < this.chunks.length) {
       const m = this.chunks[this.ci++] as IndexChunkMeta;
-      let c: Chunk;
       try {
-        c = this.cr.chunk(m.ref);
+        const data = this.cr.chunkData(m.ref);
+        const enc = this.cr.lastEnc;
+        if (enc === Encoding.XOR) {
+          // Reuse one XOR iterator and skip the chunk object.
+          this.xit.reset(data);
+          this.it = this.xit;
+        } else {
+          this.it = chunkFromData(enc, data).iterator(null);
+        }
       } catch (err) {
         this.e = err as Error;
         this.it = null;
         return false;
       }
-      this.it = c.iterator(this.xit);
       return true;
     }
     this.it = null;
@@ -269,6 +278,12 @@ export class BlockSeriesIterator implements SampleIterator {
   }
 
   next(): ValueType {
+    // Fast path: nothing to filter, the current chunk still has samples.
+    const it = this.it;
+    if (it !== null && !this.filtering) {
+      const vt = it.next();
+      if (vt !== ValueType.None) return vt;
+    }
     const vt = this.advance();
     this.positioned = vt !== ValueType.None;
     return vt;

@@ -35,10 +35,12 @@ function rd(b: Uint8Array, pos: number, n: number): number {
   return ((((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number)) << (pos & 7)) >>> (32 - n);
 }
 
-/** `n` (1..32) bits as an int32 pattern. */
+/** `n` (1..32) bits as an int32 pattern: one 40-bit window (five byte loads). */
 function rd32(b: Uint8Array, pos: number, n: number): number {
-  if (n <= 25) return rd(b, pos, n);
-  return (rd(b, pos, n - 16) << 16) | rd(b, pos + n - 16, 16);
+  const i = pos >>> 3;
+  const sh = pos & 7;
+  const w = ((((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number)) << sh) | ((b[i + 4] as number) >>> (8 - sh));
+  return (w >>> (32 - n)) | 0;
 }
 
 export class XORIterator implements SampleIterator {

@@ -62,6 +62,11 @@ export class ChunkReader {
   private readonly windows: Map<number, Uint8Array>;
   private readonly scratch: Uint8Array;
   private closed: boolean;
+  /** Encoding byte of the chunk last returned by `chunkData`. */
+  lastEnc: number;
+  /** Most recently used window (skips the LRU bookkeeping for runs of hits). */
+  private lastKey: number;
+  private lastWin: Uint8Array | null;
 
   private constructor(segs: Segment[], opts: ChunkReaderOptions) {
     this.segs = segs;
@@ -70,6 +75,9 @@ export class ChunkReader {
     this.windows = new Map();
     this.scratch = new Uint8Array(MAX_CHUNK_LENGTH_FIELD_SIZE);
     this.closed = false;
+    this.lastEnc = 0;
+    this.lastKey = -1;
+    this.lastWin = null;
   }
 
   /** Opens every segment of `dir` and validates its header. */
@@ -118,12 +126,21 @@ export class ChunkReader {
    * unknown encoding byte.
    */
   chunk(ref: number): Chunk {
-    const { enc, data } = this.chunkBytes(ref);
-    return chunkFromData(enc, data);
+    const data = this.chunkData(ref);
+    return chunkFromData(this.lastEnc, data);
   }
 
   /** The encoding byte and data of the chunk at `ref`, CRC checked. */
   chunkBytes(ref: number): { enc: number; data: Uint8Array } {
+    const data = this.chunkData(ref);
+    return { enc: this.lastEnc, data };
+  }
+
+  /**
+   * The data of the chunk at `ref` (CRC checked), without allocating a result object:
+   * its encoding byte is left in `lastEnc`. For hot loops (the block querier).
+   */
+  chunkData(ref: number): Uint8Array {
     if (this.closed) throw new Error('chunk reader closed');
     const segIdx = chunkRefSeg(ref);
     const off = chunkRefOffset(ref);
@@ -150,7 +167,8 @@ export class ChunkReader {
     const want = ((rec[dataEnd] as number) * 2 ** 24 + (((rec[dataEnd + 1] as number) << 16) | ((rec[dataEnd + 2] as number) << 8) | (rec[dataEnd + 3] as number))) >>> 0;
     const got = crc32c(rec, 0, dataEnd);
     if (got !== want) throw new ChunkFileError(ERR_CHUNK_CHECKSUM, seg.path, off, `checksum mismatch expected:${want.toString(16)}, actual:${got.toString(16)}`);
-    return { enc: rec[0] as number, data: rec.subarray(1, dataEnd) };
+    this.lastEnc = rec[0] as number;
+    return rec.subarray(1, dataEnd);
   }
 
   /** Bytes [start, end) of a segment, from a cached window when they fit in one. */
@@ -170,11 +188,14 @@ export class ChunkReader {
 
   private window(segIdx: number, seg: Segment, wi: number, wStart: number): Uint8Array {
     const key = segIdx * 4294967296 + wi;
+    if (key === this.lastKey && this.lastWin !== null) return this.lastWin;
     const hit = this.windows.get(key);
     if (hit !== undefined) {
       // Refresh LRU position.
       this.windows.delete(key);
       this.windows.set(key, hit);
+      this.lastKey = key;
+      this.lastWin = hit;
       return hit;
     }
     const len = Math.min(this.windowSize, seg.size - wStart);
@@ -185,6 +206,8 @@ export class ChunkReader {
       this.windows.delete(oldest);
     }
     this.windows.set(key, w);
+    this.lastKey = key;
+    this.lastWin = w;
     return w;
   }
 
@@ -193,6 +216,7 @@ export class ChunkReader {
     if (this.closed) return;
     this.closed = true;
     this.windows.clear();
+    this.lastWin = null;
     for (const s of this.segs) closeSync(s.fd);
   }
 }
