@@ -240,7 +240,11 @@ export class ExpositionAppender {
       err = out.err;
     }
     out.err = err;
-    // Only a non-empty scrape (a successful fetch) may drop cache entries.
+    // Only a non-empty scrape (a successful fetch) may drop cache entries. On failure
+    // the generation stays open: series tracked by the failed attempt still count as
+    // seen for the empty re-append that follows, so they get no stale marker at this
+    // scrape. Prometheus 2.42 does exactly this (checked side by side in
+    // test/scrape/prometheus-compat.test.ts: parse_error, sample_limit).
     if (err === null) cache.iterDone(body.length > 0);
   }
 

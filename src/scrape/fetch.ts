@@ -25,6 +25,7 @@ export const DEFAULT_USER_AGENT = 'mm-metrics/0.1.0';
 
 const MAX_REDIRECTS = 10;
 const MIN_BUFFER = 16 * 1024;
+const GUNZIP_CHUNK = 128 * 1024;
 
 export interface FetchOptions {
   /** ms for the whole request and body read. */
@@ -171,7 +172,9 @@ export class TargetFetcher {
           const contentType = headerString(res.headers['content-type']);
           let body: Readable = res;
           if (res.headers['content-encoding'] === 'gzip') {
-            const gunzip = zlib.createGunzip();
+            // 128 KiB output chunks instead of 16 KiB: about half the CPU for a typical
+            // Mattermost body (fewer JS callbacks); the size limit still stops a bomb early.
+            const gunzip = zlib.createGunzip({ chunkSize: GUNZIP_CHUNK });
             res.on('error', (e) => gunzip.destroy(e));
             body = res.pipe(gunzip);
           }
