@@ -57,7 +57,13 @@ async function run(flags: RunFlags): Promise<number> {
   if (flags.dataDir) set('storage.dataDir', flags.dataDir);
   if (flags.listen) set('server.listenAddress', flags.listen);
   if (flags.scrapeInterval) {
-    const ms = parseDuration(flags.scrapeInterval);
+    let ms: number;
+    try {
+      ms = parseDuration(flags.scrapeInterval);
+    } catch (e) {
+      process.stderr.write(`mm-metrics: configuration error: --scrape-interval: ${(e as Error).message} (e.g. 1s, 15s, 1m)\n`);
+      return 2;
+    }
     set('scrape.interval', flags.scrapeInterval);
     // A short interval with the default 10 s timeout would be invalid; follow it down as Prometheus caps it.
     if (ms < 10_000) set('scrape.timeout', flags.scrapeInterval);
@@ -93,13 +99,15 @@ async function run(flags: RunFlags): Promise<number> {
     process.stderr.write(`mm-metrics: ${err.message}\n`);
     return 1;
   }
-  process.stderr.write(`mm-metrics ${APP_VERSION} running: ${app.url}\n`);
+  // One write, so a reader of stderr sees the URL and the token together.
+  let banner = `mm-metrics ${APP_VERSION} running: ${app.url}\n`;
   if (app.newAdminToken) {
-    process.stderr.write(
+    banner += (
       `\nAdmin token (shown once; stored 0600 in ${settings.dataDir}/admin-token):\n  ${app.newAdminToken}\n` +
-        `Open the URL above and paste it, or: curl -H "Authorization: Bearer <token>" ${app.url}jobs\n\n`,
+        `Open the URL above and paste it, or: curl -H "Authorization: Bearer <token>" ${app.url}jobs\n\n`
     );
   }
+  process.stderr.write(banner);
 
   await new Promise<void>((resolve) => {
     let stopping = false;
