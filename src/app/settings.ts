@@ -43,6 +43,7 @@ export function settingsFromConfig(c: Config): AppSettings {
       localHost: mm.host || 'localhost',
       metricsPort: mm.port,
       mattermostEnabled: c.targets.mattermost.enabled,
+      mattermostPath: c.targets.mattermost.metricsPath,
       scheme,
       nodeExporter: { enabled: c.targets.nodeExporter.enabled, port: c.targets.nodeExporter.port },
       calls: { enabled: c.targets.calls.enabled, path: c.targets.calls.metricsPath, rtcdUrl: c.targets.calls.rtcdUrl },

@@ -25,6 +25,8 @@ export interface TargetSettings {
   metricsPort: number;
   /** Scrape the Mattermost metrics listener(s) (job "prometheus"). */
   mattermostEnabled: boolean;
+  /** Path of the Mattermost metrics endpoint ("/metrics"). */
+  mattermostPath: string;
   /** Scheme of Mattermost/Calls targets (listeners may serve TLS). */
   scheme: 'http' | 'https';
   nodeExporter: { enabled: boolean; port: number };
@@ -71,7 +73,7 @@ export async function buildScrapeTargets(s: TargetSettings, nodes: readonly Clus
   }
   const descs = buildTargets(ns, {
     metricsPort: s.metricsPort,
-    metricsPath: '/metrics',
+    metricsPath: s.mattermostPath,
     nodeExporter: s.nodeExporter,
     calls: { enabled: s.calls.enabled, path: s.calls.path },
   });

@@ -33,6 +33,7 @@ function settings(dataDir: string, targetUrl: string): AppSettings {
       localHost: 'localhost',
       metricsPort: 8067,
       mattermostEnabled: false,
+      mattermostPath: '/metrics',
       scheme: 'http',
       nodeExporter: { enabled: false, port: 9100 },
       calls: { enabled: false, path: '/plugins/com.mattermost.calls/metrics', rtcdUrl: '' },
