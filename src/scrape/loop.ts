@@ -187,7 +187,15 @@ export class ScrapeLoop {
         while (scrapeTime - aligned >= interval) aligned += interval;
         if (scrapeTime - aligned <= SCRAPE_TIMESTAMP_TOLERANCE) scrapeTime = aligned;
       }
-      await this.scrapeAndReport(scrapeTime);
+      try {
+        await this.scrapeAndReport(scrapeTime);
+      } catch (e) {
+        // Only storage can throw here (appender()/rollback() of a closing TSDB); the
+        // loop keeps its schedule and tries again at the next tick.
+        this.opts.logger.warn({ target: this.target.url, err: String(e) }, 'scrape failed in storage');
+        this.health = 'down';
+        this.lastError = `storage: ${(e as Error).message ?? String(e)}`;
+      }
       if (signal.aborted || this.parentAbort.signal.aborted) break;
       if (!(await this.waitTick(signal))) break;
     }

@@ -302,3 +302,22 @@ describe('resources', () => {
     expect(refs.map((r) => r.deref() === undefined)).toEqual([true, true, true]);
   });
 });
+
+describe('storage failures', () => {
+  test('an appendable that throws does not kill the loop; it reports down and recovers', async () => {
+    server.define('/flaky-storage', () => text('a 1\n'));
+    const st = new MemoryStorage();
+    let fail = true;
+    const flaky = { appender: () => (fail ? (() => { throw new Error('tsdb closed'); })() : st.appender()) };
+    const loop = new ScrapeLoop(newTarget(cfg('fs', '/flaky-storage', { scrapeInterval: 200, scrapeTimeout: 150 }), { __address__: server.address }), flaky, { newParser });
+    loop.start();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(loop.status().health).toBe('down');
+    expect(loop.status().lastError).toBe('storage: tsdb closed');
+    fail = false;
+    await new Promise((r) => setTimeout(r, 500));
+    await loop.stop();
+    expect(loop.status().health).toBe('up');
+    expect(series(st, 'a')[0]!.vs.length).toBeGreaterThan(0);
+  });
+});
