@@ -45,6 +45,17 @@ export const CLS: Uint8Array = (() => {
   return t;
 })();
 
+/**
+ * 1 for bytes a quoted label value can hold without special handling: not `"`,
+ * not `\`, below 0x80 (high bytes are flagged for the UTF-8 check). NUL and raw
+ * LF are plain here; the parsers decide about them separately.
+ */
+export const QPLAIN: Uint8Array = (() => {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 0x80; c++) t[c] = c === 0x22 || c === 0x5c ? 0 : 1;
+  return t;
+})();
+
 let scratch = new Uint8Array(256);
 
 /**

@@ -57,10 +57,11 @@ function matchesWord(b: Uint8Array, s: number, e: number, word: string): boolean
   return true;
 }
 
+/** Node's native latin1 decoder; works on any Uint8Array (one string, no copy of the body). */
+const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+
 function latin1(b: Uint8Array, s: number, e: number): string {
-  let out = '';
-  for (let k = s; k < e; k++) out += String.fromCharCode(b[k]!);
-  return out;
+  return latin1Slice.call(b, s, e);
 }
 
 /**
@@ -109,6 +110,7 @@ export function parseGoFloat(b: Uint8Array, s: number, e: number): number {
   // Hex: Go switches base on a "0x" prefix when at least one more byte follows;
   // without a `p` exponent (rejected below) that is always a syntax error.
   let exp = 0;
+  let capped = false;
   const mantEnd = i;
   if (i < e) {
     c = b[i]!;
@@ -124,6 +126,7 @@ export function parseGoFloat(b: Uint8Array, s: number, e: number): number {
         c = b[i]!;
         if (c < 0x30 || c > 0x39) break;
         if (exp < 10000) exp = exp * 10 + (c - 0x30);
+        else capped = true;
       }
       if (eneg) exp = -exp;
     }
@@ -136,9 +139,9 @@ export function parseGoFloat(b: Uint8Array, s: number, e: number): number {
     v = e10 >= 0 ? mant * POW10[e10]! : mant / POW10[-e10]!;
   } else {
     // V8's string-to-number conversion is correctly rounded like Go's; the syntax
-    // was validated above and is a subset of JS's StrDecimalLiteral. The exponent
-    // is re-emitted as Go saw it (capped at 10000 digits' worth, as readFloat does).
-    v = Number(latin1(b, neg ? s + 1 : s, mantEnd) + 'e' + exp);
+    // was validated above and is a subset of JS's StrDecimalLiteral. A huge
+    // exponent is re-emitted as Go saw it (readFloat stops accumulating at 10000).
+    v = capped ? Number(latin1(b, neg ? s + 1 : s, mantEnd) + 'e' + exp) : Math.abs(Number(latin1(b, s, e)));
     if (v === Infinity) {
       numStatus = NUM_RANGE;
       return 0;

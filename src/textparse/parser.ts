@@ -67,11 +67,27 @@ export interface Parser {
    * Valid after `next()` returned `Entry.Series`.
    */
   series(): Uint8Array;
-  /** Sample value (NaN, ±Inf allowed). */
+  /**
+   * Optional, zero-allocation alternative to `series()` (both textparse parsers have
+   * it): the series bytes are `body[seriesStartOffset(), seriesEndOffset())` of the
+   * body the parser was created with.
+   */
+  seriesStartOffset?(): number;
+  seriesEndOffset?(): number;
+  /**
+   * Sample value (NaN, ±Inf allowed). A NaN comes back as JS NaN; Prometheus stores
+   * every parsed NaN with the bits 0x7FF8000000000001 (storage/value.ts
+   * NORMAL_NAN_*), so encoders must write those bits, never the JS NaN's.
+   */
   value(): number;
   /** Whether the current sample carried a timestamp. */
   hasTimestamp(): boolean;
-  /** Timestamp in ms (OpenMetrics float seconds are converted as Prometheus does). */
+  /**
+   * Timestamp in ms. 0.0.4: the int64 as written (exact up to 2^53; larger values,
+   * ~285,000 years out, come back as the nearest double). OpenMetrics: float seconds
+   * converted as Prometheus does, `int64(ts * 1000)` (truncation; -2^63 when out of
+   * range, as on amd64).
+   */
   timestamp(): number;
   /**
    * Resets `sink`, then sets the current series' labels into it: `__name__` first,
@@ -91,7 +107,11 @@ export interface Parser {
   unit(): { name: string; unit: string };
   /** After `Entry.Comment`: the comment text. */
   comment(): string;
-  /** After `Entry.Series`: the exemplar attached to this sample, or null (OpenMetrics only). */
+  /**
+   * After `Entry.Series`: the exemplar attached to this sample, or null (OpenMetrics
+   * only). Label values are as written (not unescaped), as 2.42 stores them; without
+   * a timestamp Prometheus uses the sample's own timestamp.
+   */
   exemplar(): Exemplar | null;
   /** After `Entry.Series` of an OpenMetrics `_created` sample or sample with created info: ms, or null. */
   createdTimestamp(): number | null;

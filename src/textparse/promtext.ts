@@ -33,7 +33,7 @@
  * body and valid as long as the caller keeps the body.
  */
 import { ParseError } from './errors.js';
-import { CLS, C_BLANK, C_DIGIT, C_LCHAR, C_LSTART, C_MCHAR, C_MSTART, C_PVAL, describeAt, errorAt, quote, unescapeToString } from './lex.js';
+import { CLS, C_BLANK, C_DIGIT, C_LCHAR, C_LSTART, C_MCHAR, C_MSTART, C_PVAL, QPLAIN, describeAt, errorAt, quote, unescapeToString } from './lex.js';
 import { NUM_OK, numStatus, numStatusText, parseGoFloat, parseGoInt64 } from './numbers.js';
 import { Entry, MetricType, type Exemplar, type LabelSink, type Parser } from './parser.js';
 import { setLabels, type LabelOffsets } from './series-labels.js';
@@ -212,6 +212,7 @@ export class PromTextParser implements Parser, LabelOffsets {
       let f = 0;
       j = vs;
       for (;;) {
+        while (j < n && QPLAIN[b[j]!] === 1) j++;
         // Position n is the appended LF, legal raw inside quotes; n+1 is end of input.
         if (j >= n) throw this.fail(vs - 1, 'expected closing quote of label value, got end of input');
         c = b[j]!;

@@ -38,6 +38,37 @@ export interface Decoders {
 
 const utf8OfScratch = (u: Uint8Array, s: number, e: number): string => nativeView(u).utf8Slice(s, e);
 
+/**
+ * Interning of short ASCII strings (label names, common values, metric names):
+ * a direct-mapped table keyed by FNV-1a of the bytes. A hit returns the cached
+ * string after comparing it byte by byte, so the common case of a scrape, where
+ * the same few hundred names and values repeat, decodes without allocating.
+ * Module-level and bounded (INTERN_SLOTS strings of at most INTERN_MAX chars);
+ * a collision simply replaces the slot.
+ */
+const INTERN_SLOTS = 4096;
+const INTERN_MAX = 48;
+const interned: string[] = new Array<string>(INTERN_SLOTS).fill('');
+
+/** latin1 decode of b[s, e) through the intern table (bytes must be ASCII for UTF-8 equality). */
+export function internAscii(b: Uint8Array, dec: Decoders, s: number, e: number): string {
+  const n = e - s;
+  if (n === 0) return '';
+  if (n > INTERN_MAX) return dec.latin1Slice(s, e);
+  let h = 0x811c9dc5;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  const slot = (h >>> 0) & (INTERN_SLOTS - 1);
+  const cand = interned[slot]!;
+  if (cand.length === n) {
+    let i = 0;
+    while (i < n && cand.charCodeAt(i) === b[s + i]) i++;
+    if (i === n) return cand;
+  }
+  const str = dec.latin1Slice(s, e);
+  interned[slot] = str;
+  return str;
+}
+
 /** Decoded (unescaped) value of label `k`. */
 export function labelValue(p: LabelOffsets, dec: Decoders, k: number): string {
   const o = p.offs;
@@ -46,17 +77,17 @@ export function labelValue(p: LabelOffsets, dec: Decoders, k: number): string {
   const f = p.flags[k]!;
   if ((f & 1) !== 0) return unescapeToString(p.b, vs, ve, false, utf8OfScratch);
   if ((f & 2) !== 0) return dec.utf8Slice(vs, ve);
-  return dec.latin1Slice(vs, ve);
+  return internAscii(p.b, dec, vs, ve);
 }
 
 /** Name of label `k` (ASCII by the lexer's rules). */
 export function labelName(p: LabelOffsets, dec: Decoders, k: number): string {
-  return dec.latin1Slice(p.offs[4 * k]!, p.offs[4 * k + 1]!);
+  return internAscii(p.b, dec, p.offs[4 * k]!, p.offs[4 * k + 1]!);
 }
 
 /** Resets `sink` and sets `__name__` plus every label, as written. */
 export function setLabels(p: LabelOffsets, dec: Decoders, sink: LabelSink): void {
   sink.reset();
-  sink.set('__name__', dec.latin1Slice(p.start, p.nameEnd));
+  sink.set('__name__', internAscii(p.b, dec, p.start, p.nameEnd));
   for (let a = 0; a < p.nLabels; a++) sink.set(labelName(p, dec, a), labelValue(p, dec, a));
 }

@@ -45,6 +45,7 @@ const md = (type: string, help = '', unit = '') => ({ type, help, unit });
 export const TEXT_CASES: Case[] = [
   // ── accepted ──────────────────────────────────────────────────────────────
   { id: 'p_nofinal', name: 'a body without a final newline is accepted', ct: TEXT, body: 'foo 1', expect: ok([[m('foo'), 1]]) },
+  { id: 'p_emptybody', name: 'an empty body is an empty exposition, not an error', ct: TEXT, body: '', expect: ok([]) },
   { id: 'p_blank', name: 'blank and blank-only lines are ignored', ct: TEXT, body: '  \n\t\n\nfoo 1\n\n', expect: ok([[m('foo'), 1]]) },
   { id: 'p_nocomma', name: 'label pairs need no comma and may end with one', ct: TEXT, body: 'foo{a="1" b="2",} 1\n', expect: ok([[m('foo', { a: '1', b: '2' }), 1]]) },
   { id: 'p_nosep', name: 'label pairs may touch each other', ct: TEXT, body: 'foo{a="1"b="2"} 1\n', expect: ok([[m('foo', { a: '1', b: '2' }), 1]]) },
@@ -301,13 +302,22 @@ export const CONTENT_TYPE_CASES: Case[] = [
   ['c_star', "application/openmetrics-text; a*=utf-8''x", false],
   ['c_other', 'application/json', true],
   ['c_none', null, true],
+  ['c_proto', 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited', false],
 ].map(([id, ct, textParser]) => ({
   id: id as string,
-  name: `Content-Type ${JSON.stringify(ct)} selects the ${textParser ? '0.0.4' : 'OpenMetrics'} parser`,
+  name: `Content-Type ${JSON.stringify(ct)} ${textParser ? 'selects the 0.0.4 parser' : 'does not select the 0.0.4 parser'}`,
   ct: ct as string | null,
   body: CT_BODY,
   expect: textParser ? ok([[m('foo'), 1]]) : parserErr,
 }));
+
+CONTENT_TYPE_CASES.push({
+  id: 'c_protoempty',
+  name: 'an empty body served as protobuf is an empty exposition',
+  ct: 'application/vnd.google.protobuf',
+  body: '',
+  expect: ok([]),
+});
 
 /** Bytes of a case body with the placeholders filled in. */
 export function caseBody(c: Case, nowMs: number): Uint8Array {
