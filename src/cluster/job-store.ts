@@ -4,7 +4,8 @@
  *
  * Table `mmmetrics_jobs` (our own; Mattermost's tables are never written), one row per job,
  * one column per DumpJob field except the optional request filters (instances, matchers,
- * groups), which live as JSON in `request`. Created if missing, with two indexes that keep
+ * groups), which live as JSON in `request`. `attempts` (absent = 0) is always read back as a
+ * number, as the file store does. Created if missing, with two indexes that keep
  * claims cheap and their locks narrow:
  *   (status, create_at, id)  pending jobs, oldest first
  *   (status, lease_until)    running jobs whose lease ran out
@@ -64,9 +65,10 @@ interface JobRow {
   sha256: string;
   owner: string;
   lease_until: number;
+  attempts: number;
 }
 
-const COLUMNS = 'id, status, create_at, update_at, min_t, max_t, request, dump_location, progress, error, data_min_t, data_max_t, size, sha256, owner, lease_until';
+const COLUMNS = 'id, status, create_at, update_at, min_t, max_t, request, dump_location, progress, error, data_min_t, data_max_t, size, sha256, owner, lease_until, attempts';
 const STATUSES = new Set<string>(Object.values(JobStatus));
 
 /** Opens the store, creating its table and indexes when missing. */
@@ -98,12 +100,12 @@ export class DbJobStore implements JobStore {
     this.closeDb = opts.closeDb;
     this.closed = false;
     const t = this.t;
-    this.sqlInsert = `INSERT INTO ${t} (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+    this.sqlInsert = `INSERT INTO ${t} (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
     this.sqlGet = `SELECT ${COLUMNS} FROM ${t} WHERE id = ?`;
     this.sqlList = `SELECT ${COLUMNS} FROM ${t} ORDER BY create_at DESC, id DESC`;
     this.sqlUpdate =
       `UPDATE ${t} SET status = ?, update_at = ?, min_t = ?, max_t = ?, request = ?, dump_location = ?, progress = ?, error = ?, ` +
-      `data_min_t = ?, data_max_t = ?, size = ?, sha256 = ?, owner = ?, lease_until = ? WHERE id = ? AND owner = ?`;
+      `data_min_t = ?, data_max_t = ?, size = ?, sha256 = ?, owner = ?, lease_until = ?, attempts = ? WHERE id = ? AND owner = ?`;
   }
 
   /** Creates the table and indexes if missing; safe to run concurrently from several nodes. */
@@ -113,7 +115,8 @@ export class DbJobStore implements JobStore {
       'id VARCHAR(26) NOT NULL PRIMARY KEY, status VARCHAR(32) NOT NULL, create_at BIGINT NOT NULL, update_at BIGINT NOT NULL, ' +
       'min_t BIGINT NOT NULL, max_t BIGINT NOT NULL, request TEXT NOT NULL, dump_location VARCHAR(1024) NOT NULL, ' +
       'progress INTEGER NOT NULL, error TEXT NOT NULL, data_min_t BIGINT NOT NULL, data_max_t BIGINT NOT NULL, ' +
-      'size BIGINT NOT NULL, sha256 VARCHAR(64) NOT NULL, owner VARCHAR(255) NOT NULL, lease_until BIGINT NOT NULL';
+      'size BIGINT NOT NULL, sha256 VARCHAR(64) NOT NULL, owner VARCHAR(255) NOT NULL, lease_until BIGINT NOT NULL, ' +
+      'attempts INTEGER NOT NULL DEFAULT 0';
     if (this.db.driver === 'postgres') {
       await ignoreCreateRace(this.db.exec(`CREATE TABLE IF NOT EXISTS ${t} (${cols})`));
       await ignoreCreateRace(this.db.exec(`CREATE INDEX IF NOT EXISTS ${t}_status_create ON ${t} (status, create_at, id)`));
@@ -123,6 +126,28 @@ export class DbJobStore implements JobStore {
         `CREATE TABLE IF NOT EXISTS ${t} (${cols}, INDEX ${t}_status_create (status, create_at, id), INDEX ${t}_status_lease (status, lease_until)) ` +
           'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4',
       );
+    }
+    await this.addMissingColumns();
+  }
+
+  /**
+   * Columns added after the first release of the table (`attempts`), for tables an older
+   * version created. Checked through information_schema so it also works on Oracle MySQL,
+   * which has no ADD COLUMN IF NOT EXISTS; a concurrent adder's "duplicate column" is fine.
+   */
+  private async addMissingColumns(): Promise<void> {
+    const schemaExpr = this.db.driver === 'postgres' ? 'current_schema()' : 'DATABASE()';
+    const rows = await this.db.query<{ name: string }>(
+      `SELECT column_name AS name FROM information_schema.columns WHERE table_schema = ${schemaExpr} AND table_name = ?`,
+      [this.t],
+    );
+    const have = new Set(rows.map((r) => String(r.name).toLowerCase()));
+    if (have.has('attempts')) return;
+    try {
+      await this.db.exec(`ALTER TABLE ${this.t} ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0`);
+    } catch (e) {
+      if (e instanceof DbError && (e.sqlState === '42701' || e.driverCode === 'ER_DUP_FIELDNAME')) return;
+      throw e;
     }
   }
 
@@ -147,6 +172,7 @@ export class DbJobStore implements JobStore {
         job.sha256,
         job.owner,
         job.lease_until,
+        job.attempts ?? 0,
       ]);
     } catch (e) {
       if (e instanceof DbError && e.kind === 'duplicate') throw new JobExistsError(job.id);
@@ -194,6 +220,7 @@ export class DbJobStore implements JobStore {
       job.sha256,
       job.owner,
       job.lease_until,
+      job.attempts ?? 0,
       job.id,
       expectedOwner,
     ]);
@@ -284,6 +311,7 @@ function fromRow(r: JobRow): DumpJob {
     owner: r.owner,
     lease_until: Number(r.lease_until),
     update_at: Number(r.update_at),
+    attempts: Number(r.attempts ?? 0),
   };
   let req: { instances?: unknown; matchers?: unknown; groups?: unknown } = {};
   try {
@@ -302,6 +330,9 @@ function validate(job: DumpJob): void {
   if (!STATUSES.has(job.status)) throw new JobInvalidError(`job ${job.id}: unknown status ${JSON.stringify(String(job.status).slice(0, 32))}`);
   for (const k of ['create_at', 'update_at', 'min_t', 'max_t', 'progress', 'data_min_t', 'data_max_t', 'size', 'lease_until'] as const) {
     if (!Number.isSafeInteger(job[k])) throw new JobInvalidError(`job ${job.id}: ${k} must be an integer`);
+  }
+  if (job.attempts !== undefined && !(Number.isSafeInteger(job.attempts) && job.attempts >= 0 && job.attempts <= 2 ** 31 - 1)) {
+    throw new JobInvalidError(`job ${job.id}: attempts must be a non-negative integer`);
   }
   if (job.owner.length > 255) throw new JobInvalidError(`job ${job.id}: owner longer than 255 characters`);
   if (job.dump_location.length > 1024) throw new JobInvalidError(`job ${job.id}: dump_location longer than 1024 characters`);

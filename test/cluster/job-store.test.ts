@@ -27,6 +27,7 @@ function pendingJob(createAt: number, extra: Partial<DumpJob> = {}): DumpJob {
     owner: '',
     lease_until: 0,
     update_at: createAt,
+    attempts: 0,
     ...extra,
   };
 }
@@ -188,6 +189,42 @@ describe.each(DRIVERS)('DbJobStore on %s', (_name, c) => {
     expect(winners.length).toBe(1);
     expect((await store.get(j.id))!.owner).toBe(winners[0]!.owner);
     await store.delete(j.id);
+  });
+
+  test('attempts round-trips through create, claim and update, and a job without it reads back as 0', async () => {
+    const j = pendingJob(7, { attempts: 2 });
+    await store.create(j);
+    const { attempts: _drop, ...bare } = pendingJob(8);
+    await store.create(bare);
+    expect((await store.get(bare.id))!.attempts).toBe(0);
+    const c1 = (await store.claim('n', 1000, 10))!;
+    expect(c1).toMatchObject({ id: j.id, attempts: 2 });
+    expect(await store.update({ ...c1, attempts: 3 }, 'n')).toBe(true);
+    expect((await store.get(j.id))!.attempts).toBe(3);
+    await expect(store.create({ ...pendingJob(9), attempts: -1 })).rejects.toBeInstanceOf(JobInvalidError);
+  });
+
+  test('a table created by an older version without attempts gets the column on open, keeping its rows', async () => {
+    const other = await createTestDatabase(c);
+    try {
+      await other.db.exec(
+        'CREATE TABLE mmmetrics_jobs (id VARCHAR(26) NOT NULL PRIMARY KEY, status VARCHAR(32) NOT NULL, create_at BIGINT NOT NULL, update_at BIGINT NOT NULL, ' +
+          'min_t BIGINT NOT NULL, max_t BIGINT NOT NULL, request TEXT NOT NULL, dump_location VARCHAR(1024) NOT NULL, progress INTEGER NOT NULL, error TEXT NOT NULL, ' +
+          'data_min_t BIGINT NOT NULL, data_max_t BIGINT NOT NULL, size BIGINT NOT NULL, sha256 VARCHAR(64) NOT NULL, owner VARCHAR(255) NOT NULL, lease_until BIGINT NOT NULL)',
+      );
+      const old = pendingJob(11);
+      await other.db.exec(
+        "INSERT INTO mmmetrics_jobs VALUES (?, 'pending', ?, ?, 1, 2, '{}', '', 0, '', 0, 0, 0, '', '', 0)",
+        [old.id, old.create_at, old.update_at],
+      );
+      const stores = await Promise.all([other.open(), other.open()].map((db) => openDbJobStore(db)));
+      expect((await stores[0]!.get(old.id))!.attempts).toBe(0);
+      const j = pendingJob(12, { attempts: 4 });
+      await stores[1]!.create(j);
+      expect((await stores[0]!.get(j.id))!.attempts).toBe(4);
+    } finally {
+      await other.drop();
+    }
   });
 
   test('the table is created by concurrent openers without error and only our own tables are touched', async () => {
