@@ -181,12 +181,9 @@ export class ScrapeLoop {
     let aligned = Date.now();
     this.nextTick = aligned + interval;
     while (!signal.aborted) {
-      let scrapeTime = Date.now();
-      if (interval > 100 * SCRAPE_TIMESTAMP_TOLERANCE) {
-        // A tick may have been skipped: catch the grid up first.
-        while (scrapeTime - aligned >= interval) aligned += interval;
-        if (scrapeTime - aligned <= SCRAPE_TIMESTAMP_TOLERANCE) scrapeTime = aligned;
-      }
+      const now = Date.now();
+      aligned = alignedGridPoint(now, aligned, interval);
+      const scrapeTime = alignScrapeTime(now, aligned, interval);
       try {
         await this.scrapeAndReport(scrapeTime);
       } catch (e) {
@@ -376,6 +373,25 @@ export class ScrapeLoop {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * The grid point at or before `now`: `aligned` advanced by whole intervals (a tick
+ * may have been skipped). Only used when the interval exceeds 100 × tolerance.
+ */
+export function alignedGridPoint(now: number, aligned: number, interval: number): number {
+  if (interval <= 100 * SCRAPE_TIMESTAMP_TOLERANCE) return aligned;
+  while (now - aligned >= interval) aligned += interval;
+  return aligned;
+}
+
+/**
+ * The timestamp of a scrape starting at `now` (Prometheus `scrapeLoop.run`): the grid
+ * point when `now` is at most 2 ms after it and the interval is over 200 ms, else `now`.
+ */
+export function alignScrapeTime(now: number, aligned: number, interval: number): number {
+  if (interval > 100 * SCRAPE_TIMESTAMP_TOLERANCE && now - aligned <= SCRAPE_TIMESTAMP_TOLERANCE) return aligned;
+  return now;
+}
 
 /**
  * Sleeps until wall time `until` (ms); false when `signal` aborted first. Re-arms if

@@ -322,10 +322,11 @@ describe.skipIf(skip)('scraping side by side with Prometheus 2.42', () => {
     expect((await present(hi - 1)).size).toBe(atLast.size);
     expect([...atLast].sort()).toEqual(ourSeries.map((s) => keyOf(s.lset.toObject())).sort());
     expect(atLast.size).toBe(7); // r1, r2 and the five report series
-    // Both: the first missed tick, about one interval after the last scrape.
+    // Both: the first missed tick, one interval after the last scrape (not the second
+    // tick, which comes an interval later; slack for a loaded machine's late timers).
     for (const gap of [ourStale - ourLast, hi - theirLast]) {
       expect(gap).toBeGreaterThanOrEqual(950);
-      expect(gap).toBeLessThan(1300);
+      expect(gap).toBeLessThan(1800);
     }
   });
 
