@@ -247,3 +247,50 @@ describe('opening broken blocks gives clear errors', () => {
     await expect(openBlock(d)).rejects.toThrow(/meta.json: read meta.json/);
   });
 });
+
+describe('fuzzing whole blocks: mutated files give typed errors, never a crash or a hang', () => {
+  test('random byte changes in any file of the golden block', async () => {
+    const fc = (await import('fast-check')).default;
+    const files = ['index', 'chunks/000001', 'tombstones', 'meta.json'];
+    const good = await Promise.all(files.map((f) => readFile(join(goldenDir, f))));
+    const d = await mkdtemp(join(tmp, 'fuzz-'));
+    await mkdir(join(d, 'chunks'));
+    const { writeFileSync } = await import('node:fs');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(files.length - 1),
+        fc.array(fc.tuple(fc.nat(4095), fc.nat(255)), { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        async (fi, muts, truncate) => {
+          for (let i = 0; i < files.length; i++) writeFileSync(join(d, files[i]!), good[i]!);
+          const b = Buffer.from(good[fi]!);
+          for (const [pos, v] of muts) b[pos % b.length] = v;
+          writeFileSync(join(d, files[fi]!), truncate ? b.subarray(0, muts[0]![0] % b.length) : b);
+          let block;
+          try {
+            block = await openBlock(d);
+          } catch (e) {
+            expect((e as { code?: string }).code).toBe('MM_ERR_BLOCK_OPEN');
+            return;
+          }
+          try {
+            const ss = block.querier(-Infinity, Infinity).select(false, null, new Matcher(MatchType.Regexp, '', '.*'));
+            while (ss.next()) {
+              const it = ss.at().iterator();
+              let n = 0;
+              while (it.next() === ValueType.Float) n++;
+              expect(n).toBeLessThanOrEqual(65535);
+              const e = it.err();
+              if (e) expect((e as { code?: string }).code).toMatch(/^MM_ERR_/);
+            }
+            const e = ss.err();
+            if (e) expect((e as { code?: string }).code).toMatch(/^MM_ERR_/);
+          } finally {
+            await block.close();
+          }
+        },
+      ),
+      { numRuns: process.env.MM_SOAK === '1' ? 5000 : 400 },
+    );
+  }, 900_000);
+});
