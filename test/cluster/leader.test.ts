@@ -263,3 +263,32 @@ describe.each(DRIVERS)('LeaderElector in one process on %s', (_name, c) => {
     expect(Number(held[0]!.n)).toBe(0);
   });
 });
+
+// With the production defaults (retry 5 s, check 2 s, timeout 1.5 s): slow, so behind MM_SOAK=1.
+describe.skipIf(process.env.MM_SOAK !== '1').each(DRIVERS)('LeaderElector with default timings on %s (MM_SOAK)', (_name, c) => {
+  test('kill -9 of the leader: a standby takes over within retry + attempt + grace', async () => {
+    const t = await createTestDatabase(c);
+    const d = defaultLeaderOptions();
+    const timing: ElectorTiming = { retryMs: d.retryIntervalMs, healthMs: d.healthIntervalMs, healthTimeoutMs: d.healthTimeoutMs };
+    const lockName = randomName('soak');
+    const procs = [1, 2].map((i) => new ElectorProc({ driver: c.driver, dsn: t.dsn, lockName, node: `s${i}`, timing }));
+    try {
+      expect(await waitFor(() => procs.filter((p) => p.isLeader).length === 1, 20_000, 20)).toBe(true);
+      await new Promise((r) => setTimeout(r, 3000));
+      const old = procs.find((p) => p.isLeader)!;
+      const other = procs.find((p) => p !== old)!;
+      old.kill('SIGKILL');
+      const probe = new LeaderElector(openDb(c.driver, c.dsnFor('x')));
+      const bound = d.retryIntervalMs + d.healthTimeoutMs + probe.graceMs + SLACK_MS;
+      expect(await waitFor(() => other.isLeader, bound + 5000, 20)).toBe(true);
+      const took = other.of('acquire').at(-1)!.at! - old.killedAt;
+      console.log(`FIGURE leader_takeover_after_kill9_default_timings_${c.driver}: ${took} ms (bound ${bound} ms)`);
+      expect(took).toBeLessThanOrEqual(bound);
+      expect(overlaps(leadershipIntervals(procs))).toEqual([]);
+    } finally {
+      for (const p of procs) if (!p.exited) p.child.kill('SIGKILL');
+      for (const p of procs) await p.waitExit(5000);
+      await t.drop();
+    }
+  }, 90_000);
+});
