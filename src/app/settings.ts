@@ -3,7 +3,7 @@
  * place that knows both shapes.
  */
 import { hostname } from 'node:os';
-import type { Config } from '../config/types.js';
+import { fileStoreOptions, type Config } from '../config/index.js';
 import { openFileStore } from '../filestore/index.js';
 import type { AppSettings } from '../app.js';
 
@@ -51,24 +51,7 @@ export function settingsFromConfig(c: Config): AppSettings {
     },
     tsdb: { retentionMs: c.storage.localRetention, maxBytes: 0 },
     shipping: { retentionMs: c.storage.remoteRetention, syncPeriodMs: c.storage.syncPeriod, cleanupPeriodMs: c.storage.cleanupPeriod },
-    openFileStore: () =>
-      c.fileStore.driver === 's3'
-        ? openFileStore({
-            driver: 's3',
-            bucket: c.fileStore.s3.bucket,
-            pathPrefix: c.fileStore.s3.pathPrefix,
-            region: c.fileStore.s3.region,
-            endpoint: c.fileStore.s3.endpoint,
-            ssl: c.fileStore.s3.ssl,
-            pathStyle: c.fileStore.s3.pathStyle,
-            accessKeyId: c.fileStore.s3.accessKeyId,
-            secretAccessKey: c.fileStore.s3.secretAccessKey,
-            sse: c.fileStore.s3.sse,
-            skipVerify: c.fileStore.s3.skipVerify,
-            requestTimeoutMs: c.fileStore.s3.requestTimeout,
-            uploadPartSize: c.fileStore.s3.uploadPartSize,
-          })
-        : openFileStore({ driver: 'local', root: c.fileStore.directory }),
+    openFileStore: () => openFileStore(fileStoreOptions(c.fileStore)),
     cluster: c.cluster.enable
       ? {
           driverName: c.cluster.database.driver,

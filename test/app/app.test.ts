@@ -6,45 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import pino from 'pino';
 import { startApp, type App, type AppSettings } from '../../src/app.js';
-import { openFileStore } from '../../src/filestore/index.js';
+import { testAppSettings } from '../support/app-settings.js';
 import { TargetServer, mattermostTarget } from '../support/target-server.js';
 
 const TOKEN = 'test-admin-token-0123456789abcdef0123456789';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function settings(dataDir: string, targetUrl: string): AppSettings {
-  return {
-    dataDir,
-    listen: { host: '127.0.0.1', port: 0 },
-    auth: { mode: 'static', token: TOKEN },
-    scrape: {
-      scrapeInterval: 1000,
-      scrapeTimeout: 1000,
-      honorLabels: true,
-      honorTimestamps: true,
-      sampleLimit: 0,
-      bodySizeLimit: 1 << 30,
-      labelLimit: 0,
-      labelNameLengthLimit: 0,
-      labelValueLengthLimit: 0,
-    },
-    targets: {
-      scrapeSelf: true,
-      localHost: 'localhost',
-      metricsPort: 8067,
-      mattermostEnabled: false,
-      mattermostPath: '/metrics',
-      scheme: 'http',
-      nodeExporter: { enabled: false, port: 9100 },
-      calls: { enabled: false, path: '/plugins/com.mattermost.calls/metrics', rtcdUrl: '' },
-      extra: [{ url: targetUrl, job: 'prometheus' }],
-    },
-    tsdb: { retentionMs: 3 * 86_400_000, maxBytes: 0 },
-    shipping: { retentionMs: 15 * 86_400_000, syncPeriodMs: 3_600_000, cleanupPeriodMs: 7_200_000 },
-    openFileStore: () => openFileStore({ driver: 'local', root: join(dataDir, 'filestore') }),
-    cluster: null,
-    packet: { serverVersion: '10.5.0' },
-  };
+  return testAppSettings(dataDir, [targetUrl], TOKEN);
 }
 
 async function api(app: App, path: string, init: RequestInit = {}): Promise<Response> {

@@ -13,7 +13,7 @@ import pino from 'pino';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { openFileStore } from '../../src/filestore/index.js';
+import { testAppSettings } from '../support/app-settings.js';
 import { TargetServer, mattermostTarget } from '../support/target-server.js';
 
 const TOKEN = 'ui-real-admin-token-0123456789abcdef';
@@ -30,28 +30,7 @@ describe('admin UI on the real service', () => {
     server.define('/metrics', mattermostTarget({ series: 200, seed: 3 }));
     const dataDir = join(dir, 'data');
     app = await startApp(
-      {
-        dataDir,
-        listen: { host: '127.0.0.1', port: 0 },
-        auth: { mode: 'static', token: TOKEN },
-        scrape: { scrapeInterval: 1000, scrapeTimeout: 1000, honorLabels: true, honorTimestamps: true, sampleLimit: 0, bodySizeLimit: 1 << 30, labelLimit: 0, labelNameLengthLimit: 0, labelValueLengthLimit: 0 },
-        targets: {
-          scrapeSelf: true,
-          localHost: 'localhost',
-          metricsPort: 8067,
-          mattermostEnabled: false,
-          mattermostPath: '/metrics',
-          scheme: 'http',
-          nodeExporter: { enabled: false, port: 9100 },
-          calls: { enabled: false, path: '/plugins/com.mattermost.calls/metrics', rtcdUrl: '' },
-          extra: [{ url: server.url('/metrics'), job: 'prometheus' }],
-        },
-        tsdb: { retentionMs: 3 * 86_400_000, maxBytes: 0 },
-        shipping: { retentionMs: 15 * 86_400_000, syncPeriodMs: 3_600_000, cleanupPeriodMs: 7_200_000 },
-        openFileStore: () => openFileStore({ driver: 'local', root: join(dataDir, 'filestore') }),
-        cluster: null,
-        packet: { serverVersion: '10.5.0' },
-      },
+      testAppSettings(dataDir, [server.url('/metrics')], TOKEN),
       pino({ level: 'silent' }),
     );
     browser = await chromium.launch({
