@@ -15,3 +15,4 @@ export { configSchema, hostOf, portOf } from './schema.js';
 export { defaultInput, DEFAULT_LISTEN_PORT, type InputTree, type InputValue } from './defaults.js';
 export { parseDuration, formatDuration, parseBytes, formatBytes } from './units.js';
 export type { ConfigLayer } from './layers.js';
+export { fileStoreOptions, type FileStoreOptionsFromConfig } from './filestore-options.js';
