@@ -85,14 +85,35 @@ async function main(): Promise<void> {
   const prom = await Prometheus.start({
     scrapeConfigs: [{ job_name: 'mattermost', scrape_interval: '1s', scrape_timeout: '1s', static_configs: [{ targets: servers.map((s) => s.address) }] }],
   });
-  const cmdTemplate = process.env.MM_CMD ?? `${process.execPath} --import tsx bench/macro/mm-scrape-child.ts --scrape-interval 1s {targets}`;
+  // Default: the full service (scrape → parse → TSDB head + WAL), the fair comparison with
+  // Prometheus's scrape+store. MM_CMD='… bench/macro/mm-scrape-child.ts …' measures the scrape side alone.
+  const cmdTemplate = process.env.MM_CMD ?? `${process.execPath} bin/mm-metrics.js run --data-dir {dataDir} --listen 127.0.0.1:0 --scrape-interval 1s {targets}`;
   const cmd = cmdTemplate
     .replace('{dataDir}', dataDir)
     .replace('{targets}', urls.map((u) => `--target ${u}`).join(' '))
     .split(/\s+/)
     .filter((x) => x !== '');
-  const mm: ChildProcess = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const mm: ChildProcess = spawn(cmd[0]!, cmd.slice(1), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // The service's own default targets (localhost:8067/9100) would only add failing scrapes.
+    env: { ...process.env, MM_METRICS_TARGETS_MATTERMOST_ENABLED: 'false', MM_METRICS_TARGETS_NODE_EXPORTER_ENABLED: 'false', MM_METRICS_LOG_LEVEL: 'warn' },
+  });
   let mmSamples = 0;
+  // The full service prints "running: <url>"; its counters are then read from its /metrics.
+  let mmOrigin: string | null = null;
+  let errBuf = '';
+  mm.stderr!.on('data', (d: Buffer) => {
+    errBuf += d.toString();
+    const m = /running: (http:\/\/[^/\s]+)/.exec(errBuf);
+    if (m && mmOrigin === null) mmOrigin = m[1]!;
+    if (errBuf.length > 1 << 16) errBuf = errBuf.slice(-4096);
+  });
+  const mmMetric = async (name: string): Promise<number> => {
+    if (mmOrigin === null) return name === 'prometheus_tsdb_head_samples_appended_total' ? mmSamples : 0;
+    const text = await (await fetch(`${mmOrigin}/metrics`)).text();
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : 0;
+  };
   let buf = '';
   mm.stdout!.on('data', (d: Buffer) => {
     buf += d.toString();
@@ -109,7 +130,7 @@ async function main(): Promise<void> {
   // Let both warm up (Prometheus's scrape manager starts ~5 s in), then measure.
   await new Promise((r) => setTimeout(r, 10_000));
   const p0 = { cpu: cpuSeconds(prom.pid), samples: await prom.selfMetric('prometheus_tsdb_head_samples_appended_total') };
-  const m0 = { cpu: cpuSeconds(mm.pid!), samples: mmSamples };
+  const m0 = { cpu: cpuSeconds(mm.pid!), samples: await mmMetric('prometheus_tsdb_head_samples_appended_total') };
   let pHwm = 0;
   let mHwm = 0;
   const end = Date.now() + MINUTES * 60_000;
@@ -119,9 +140,11 @@ async function main(): Promise<void> {
     mHwm = Math.max(mHwm, rss(mm.pid!).rss);
   }
   const p1 = { cpu: cpuSeconds(prom.pid), samples: await prom.selfMetric('prometheus_tsdb_head_samples_appended_total') };
-  const m1 = { cpu: cpuSeconds(mm.pid!), samples: mmSamples };
+  const m1 = { cpu: cpuSeconds(mm.pid!), samples: await mmMetric('prometheus_tsdb_head_samples_appended_total') };
   const pRss = rss(prom.pid).rss;
   const mRss = rss(mm.pid!).rss;
+  const pSeries = await prom.selfMetric('prometheus_tsdb_head_series');
+  const mSeries = await mmMetric('prometheus_tsdb_head_series');
 
   mm.kill('SIGTERM');
   await mmExit;
@@ -138,6 +161,8 @@ async function main(): Promise<void> {
   figure('side_mm_rss_mb', mRss / 1048576, 'MB');
   figure('side_prometheus_peak_rss_mb', pHwm / 1048576, 'MB');
   figure('side_mm_peak_rss_mb', mHwm / 1048576, 'MB');
+  if (pSeries > 0) figure('side_prometheus_rss_kb_per_head_series', pRss / 1024 / pSeries, 'KB');
+  if (mSeries > 0) figure('side_mm_rss_kb_per_head_series', mRss / 1024 / mSeries, 'KB');
 }
 
 await main();
