@@ -181,7 +181,8 @@ export async function dumpSamples(db: ReadOnlyTSDB, mint: number, maxt: number, 
   const matchers = parseMetricSelector(match);
   const q = db.querier(mint, maxt);
   try {
-    const ss = q.select(false, null, ...matchers);
+    // promtool 2.42 prints series in label order, head data included: ask for sorted series.
+    const ss = q.select(true, null, ...matchers);
     let buf = '';
     while (ss.next()) {
       const s = ss.at();

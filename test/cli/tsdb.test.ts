@@ -110,3 +110,37 @@ describe('mm-metrics tsdb next to promtool tsdb', () => {
     expect(o.err.trim()).toBe(p.err.trim());
   });
 });
+
+describe('dump of a directory written by a running Prometheus 2.42 (head in the WAL) plus a block', () => {
+  test('equals promtool tsdb dump', async () => {
+    const { spawn } = await import('node:child_process');
+    const net = await import('node:net');
+    const port: number = await new Promise((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const dir = join(tmp, 'prom');
+    await mkdir(dir);
+    await writeFile(join(dir, 'prom.yml'), `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`);
+    const data = join(dir, 'data');
+    const server = spawn('/usr/bin/prometheus', [`--config.file=${join(dir, 'prom.yml')}`, `--storage.tsdb.path=${data}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 8000));
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((r) => server.once('exit', r));
+    }
+    // Add a block written by promtool next to the WAL.
+    expect((await prom('create-blocks-from', 'openmetrics', input, data)).code).toBe(0);
+    const p = await prom('dump', data);
+    const o = await ours('dump', data);
+    expect(p.code, p.err).toBe(0);
+    expect(o.code, o.err).toBe(0);
+    expect(o.out.split('\n').length).toBeGreaterThan(1000);
+    expect(o.out).toBe(p.out);
+    const m = '--match={__name__=~"go_.*|http_requests_total"}';
+    expect((await ours('dump', m, data)).out).toBe((await prom('dump', m, data)).out);
+  }, 120_000);
+});
