@@ -335,3 +335,36 @@ describe('S3 server-side encryption (AmazonS3SSE)', () => {
     }
   });
 });
+
+describe('S3 failures during a transfer', () => {
+  test('a server dying mid-download surfaces as a typed Unreachable error on the stream', async () => {
+    const own = await startS3rver(['dying']);
+    const store = openS3FileStore({ bucket: 'dying', endpoint: own.endpoint, ssl: false, accessKeyId: own.accessKeyId, secretAccessKey: SECRET, maxAttempts: 1 });
+    try {
+      await store.put('big', patternStream(48 * MiB));
+      const body = await store.get('big');
+      let got = 0;
+      let killed = false;
+      const err = await new Promise<unknown>((resolve) => {
+        body.on('data', (c: Buffer) => {
+          got += c.length;
+          if (!killed && got > MiB) {
+            killed = true;
+            body.pause();
+            void own.kill().then(() => body.resume());
+          }
+        });
+        body.on('error', resolve);
+        body.on('end', () => resolve(null));
+      });
+      expect(got).toBeLessThan(48 * MiB);
+      expect(isFileStoreError(err), String(err)).toBe(true);
+      expect((err as { code: string }).code).toBe(FileStoreErrorCode.Unreachable);
+      expect((err as Error).message).toContain('get "big"');
+      expectNoSecret(err, SECRET);
+    } finally {
+      await store.close();
+      await own.stop();
+    }
+  });
+});

@@ -24,6 +24,8 @@ export interface TestS3Server {
   port: number;
   accessKeyId: string;
   stop(): Promise<void>;
+  /** SIGKILL the server at once (connections drop mid-transfer), then clean up like stop(). */
+  kill(): Promise<void>;
 }
 
 const CHILD = fileURLToPath(new URL('./s3rver-child.mjs', import.meta.url));
@@ -46,9 +48,17 @@ export async function startS3rver(buckets: string[]): Promise<TestS3Server> {
     port,
     accessKeyId: 'S3RVER',
     async stop() {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = once(child, 'exit');
         child.stdin!.end();
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit');
+        child.kill('SIGKILL');
         await exited;
       }
       await rm(dir, { recursive: true, force: true });
