@@ -10,6 +10,8 @@ import { Entry, OpenMetricsParser, ParseError, PromTextParser, type Parser } fro
 import { choicesOf, docArb, mutate, mutationsArb, renderOM, renderText, type Expected } from './gen.js';
 
 const RUNS = process.env['MM_SOAK'] ? 20_000 : 300;
+/** Soak runs take minutes per property. */
+const TIMEOUT = process.env['MM_SOAK'] ? 1_800_000 : 60_000;
 
 class Pairs {
   names: string[] = [];
@@ -96,7 +98,7 @@ describe('generated expositions parse back to what was generated', () => {
       }),
       { numRuns: RUNS, seed: 4242 },
     );
-  });
+  }, TIMEOUT);
 
   test('OpenMetrics documents with units, exemplars and float-second timestamps', () => {
     fc.assert(
@@ -106,7 +108,7 @@ describe('generated expositions parse back to what was generated', () => {
       }),
       { numRuns: RUNS, seed: 4343 },
     );
-  });
+  }, TIMEOUT);
 });
 
 describe.each(parsers)('the %s parser throws nothing but ParseError', (_name, make) => {
@@ -117,7 +119,7 @@ describe.each(parsers)('the %s parser throws nothing but ParseError', (_name, ma
       }),
       { numRuns: RUNS * 3, seed: 1 },
     );
-  });
+  }, TIMEOUT);
 
   test('on random byte strings over the lexers’ interesting bytes', () => {
     const alphabet = fc.constantFrom(...Array.from(Buffer.from('a_:{}=",# \t\n\r\\0.e+-9ITNFEOHPYUL\0')), 0xff, 0xc3, 0xa9);
@@ -127,7 +129,7 @@ describe.each(parsers)('the %s parser throws nothing but ParseError', (_name, ma
       }),
       { numRuns: RUNS * 3, seed: 2 },
     );
-  });
+  }, TIMEOUT);
 
   test('on mutations of valid bodies of both formats', () => {
     fc.assert(
@@ -137,7 +139,7 @@ describe.each(parsers)('the %s parser throws nothing but ParseError', (_name, ma
       }),
       { numRuns: RUNS * 2, seed: 3 },
     );
-  });
+  }, TIMEOUT);
 
   test('on every prefix of valid bodies', () => {
     fc.assert(
@@ -148,7 +150,7 @@ describe.each(parsers)('the %s parser throws nothing but ParseError', (_name, ma
       }),
       { numRuns: Math.ceil(RUNS / 3), seed: 5 },
     );
-  });
+  }, TIMEOUT);
 });
 
 describe('truncation', () => {
@@ -163,5 +165,5 @@ describe('truncation', () => {
       }),
       { numRuns: Math.ceil(RUNS / 3), seed: 6 },
     );
-  });
+  }, TIMEOUT);
 });
