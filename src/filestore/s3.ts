@@ -249,6 +249,7 @@ export class S3FileStore implements FileStore {
     checkSizeArg('put', key, body, size);
     const parts = body instanceof Uint8Array ? sliceParts(body, this.partSize) : streamParts(body, this.partSize);
     let upload: { id: string; etags: string[] } | null = null;
+    const inflight = new Set<Promise<void>>();
     try {
       const first = await parts.next();
       const second = first.done ? first : await parts.next();
@@ -262,7 +263,6 @@ export class S3FileStore implements FileStore {
       upload = { id: created.UploadId ?? '', etags: [] };
       let total = 0;
       let failure: unknown = null;
-      const inflight = new Set<Promise<void>>();
       const send = (n: number, buf: Uint8Array) => {
         const u = upload!;
         const task: Promise<void> = this.client
@@ -311,6 +311,8 @@ export class S3FileStore implements FileStore {
     } finally {
       await parts.return(undefined).catch(() => undefined); // releases (destroys) the source stream
       if (upload !== null) {
+        // Let in-flight parts settle first: a part finishing after the abort could survive it.
+        await Promise.allSettled(inflight);
         // Best effort: an unaborted upload keeps billing storage until a lifecycle rule removes it.
         await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.full(key), UploadId: upload.id })).catch(() => undefined);
       }
