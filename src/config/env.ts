@@ -18,9 +18,9 @@
  * A value that cannot be converted is passed on unchanged, so the schema reports it with the
  * usual "expected …, got …" message and the variable name as its source.
  *
- * MM_METRICS_CONFIG and MM_METRICS_MATTERMOST_CONFIG are reserved for the CLI (paths of the
- * YAML file and of Mattermost's config.json); other unknown MM_METRICS_* variables produce a
- * warning with the nearest known name.
+ * RESERVED_ENV names variables that other parts of the program read themselves (the CLI's
+ * MM_METRICS_CONFIG / MM_METRICS_MATTERMOST_CONFIG file paths, its shutdown bound); other
+ * unknown MM_METRICS_* variables produce a warning with the nearest known name.
  *
  * Mattermost's own MM_<SECTION>_<SETTING> overrides (MM_SQLSETTINGS_DATASOURCE, …) are a
  * different scheme, applied to config.json by mattermost.ts.
@@ -32,7 +32,7 @@ import { isTree, suggest } from './layers.js';
 export type EnvKind = 'bool' | 'int' | 'duration' | 'bytes' | 'json' | 'pathStyle' | 'string';
 
 export const ENV_PREFIX = 'MM_METRICS_';
-export const RESERVED_ENV = ['MM_METRICS_CONFIG', 'MM_METRICS_MATTERMOST_CONFIG'] as const;
+export const RESERVED_ENV = ['MM_METRICS_CONFIG', 'MM_METRICS_MATTERMOST_CONFIG', 'MM_METRICS_SHUTDOWN_TIMEOUT_MS'] as const;
 
 /** [variable, key path, kind] — every setting, in the order of defaults.ts. */
 export const ENV_TABLE: ReadonlyArray<readonly [string, string, EnvKind]> = [

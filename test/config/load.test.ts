@@ -197,7 +197,7 @@ describe('environment overrides', () => {
   });
 
   test('unknown MM_METRICS_ variables are warned about with the nearest name; reserved ones are not', async () => {
-    const { warnings } = await loadConfigDetailed({ env: { MM_METRICS_SCRAPE_INTERVL: '5s', MM_METRICS_CONFIG: '/etc/x.yaml', PATH: '/bin' } });
+    const { warnings } = await loadConfigDetailed({ env: { MM_METRICS_SCRAPE_INTERVL: '5s', MM_METRICS_CONFIG: '/etc/x.yaml', MM_METRICS_SHUTDOWN_TIMEOUT_MS: '5000', PATH: '/bin' } });
     expect(warnings).toEqual(['environment variable MM_METRICS_SCRAPE_INTERVL is not a mm-metrics setting and is ignored (did you mean MM_METRICS_SCRAPE_INTERVAL?)']);
   });
 
