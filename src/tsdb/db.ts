@@ -223,8 +223,19 @@ export class DB {
     this.closed = false;
   }
 
-  /** Loads blocks and replays the WAL; called once by the open functions. */
+  /** Loads blocks and replays the WAL; called once by the open functions. On failure, releases what it opened. */
   async init(): Promise<void> {
+    try {
+      await this.initInner();
+    } catch (e) {
+      for (const b of this.loaded) await b.block.close().catch(() => {});
+      this.loaded = [];
+      this.closed = true;
+      throw e;
+    }
+  }
+
+  private async initInner(): Promise<void> {
     await this.reloadBlocks();
     const newest = this.loaded.length > 0 ? Math.max(...this.loaded.map((b) => b.meta.maxTime)) : -Infinity;
     this.head.minValidTime = newest;
@@ -636,9 +647,21 @@ export class DB {
   }
 }
 
-/** Removes `*.tmp-for-creation`, `*.tmp-for-deletion` and legacy `<ULID>.tmp` leftovers (Prometheus removeBestEffortTmpDirs). */
+/**
+ * Removes `*.tmp-for-creation`, `*.tmp-for-deletion` and legacy `<ULID>.tmp` leftovers
+ * (Prometheus removeBestEffortTmpDirs). Also removes Prometheus's head chunk files
+ * (`chunks_head/`) and memory snapshots (`chunk_snapshot.*`) if a Prometheus used this
+ * directory before: we do not maintain them, so after our writes they would be stale, and
+ * a later Prometheus would attach their chunks to series refs we reuse. Without them
+ * Prometheus simply replays the WAL, which holds the same samples.
+ */
 async function removeTmpDirs(dir: string, logger: DBLogger): Promise<void> {
   for (const name of await readdir(dir)) {
+    if (name === 'chunks_head' || name.startsWith('chunk_snapshot.')) {
+      await rm(join(dir, name), { recursive: true, force: true });
+      logger.info({ dir: name }, 'removed Prometheus head chunk files (the WAL holds the same samples)');
+      continue;
+    }
     const base = name.replace(/\.(tmp-for-creation|tmp-for-deletion|tmp)$/, '');
     if (base === name || !ULID_RE.test(base)) continue;
     await rm(join(dir, name), { recursive: true, force: true });

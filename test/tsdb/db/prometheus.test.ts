@@ -191,5 +191,30 @@ describe.skipIf(!havePrometheus)('we read what Prometheus 2.42 writes', () => {
     } finally {
       await db.close();
     }
-  }, 90_000);
+
+    // Round trip: we open Prometheus's directory for writing, append to an existing series and
+    // a new one, close; Prometheus started again on it returns its samples and ours.
+    const w = await openDB(prom.dataDir, { logger: quiet, retentionMs: 0 });
+    const existing = Labels.fromObject(res[0]!.metric);
+    const fresh = Labels.fromObject({ __name__: 'mm_written_by_us', k: 'v' });
+    const t1 = Math.max(...res.flatMap((s) => s.values.map((x) => x.t))) + 60_000;
+    const app = w.appender();
+    app.append(0, existing, t1, 42);
+    app.append(0, fresh, t1, 7);
+    await app.commit();
+    const before = dbSamples(w, -Infinity, Infinity, false);
+    await w.close();
+    const prom2 = await startPrometheus({ dataDir: prom.dataDir, args: ['--storage.tsdb.retention.time=100y'] });
+    cleanup.push(() => prom2.stop());
+    const res2 = await prom2.rawSamples('{__name__=~".+"}', 3_600_000, t1 + 1);
+    await prom2.stop();
+    const got2: Sample[] = [];
+    for (const s of res2) {
+      if (s.metric.job === 'prometheus') continue; // prom2 scrapes nothing; guard anyway
+      const l = Labels.fromObject(s.metric).toString();
+      for (const x of s.values) got2.push(`${l} ${x.t} ${fmt(promValue(x.value))}`);
+    }
+    expect(got2.sort()).toEqual(before.filter((x) => Number(x.split(' ').at(-2)) > t1 + 1 - 3_600_000).sort());
+    expect(got2).toContain(`${fresh.toString()} ${t1} 7`);
+  }, 120_000);
 });
