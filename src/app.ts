@@ -13,13 +13,14 @@
  * elector) → scraper role. stop: the reverse, each awaited; the shipper's final sync runs
  * after scraping stopped and before the TSDB closes.
  */
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { FileStore } from './filestore/filestore.js';
 import { openDB, type DB } from './tsdb/db.js';
-import { ScrapeManager, type ScrapeConfig } from './scrape/index.js';
+import { ScrapeManager, DEFAULT_USER_AGENT, type ScrapeConfig } from './scrape/index.js';
 import { Shipper, remoteBlocks, type ShippedMeta } from './dump/shipper.js';
 import { TsdbDumpBuilder, type PacketInfo } from './dump/builder.js';
 import { newMattermostId } from './dump/metadata.js';
@@ -28,7 +29,9 @@ import { JobRunner } from './jobs/runner.js';
 import { dumpDir } from './jobs/paths.js';
 import type { DumpJob, JobStore } from './jobs/types.js';
 import { buildServer, loadOrCreateAdminToken, BASE_PATH, type ApiServer, type TargetStatus as ApiTargetStatus, type AuthConfig } from './api/index.js';
-import { ClusterDiscovery, LeaderElector, openDb, openDbJobStore, type ClusterNode, type Db } from './cluster/index.js';
+import { ClusterDiscovery, LeaderElector, openDb, type ClusterNode, type Db } from './cluster/index.js';
+import { LazyDbJobStore } from './app/cluster-job-store.js';
+import { jobLeaseMs, leaderTimings } from './app/cluster-timings.js';
 import { createMetricsRegistry } from './app/metrics.js';
 import { buildScrapeTargets, type TargetSettings } from './app/targets.js';
 import { HeadShipper } from './dump/head-shipper.js';
@@ -127,13 +130,43 @@ export async function startApp(s: AppSettings, log: Logger): Promise<App> {
     db.start();
     log.info({ dir: db.dir, head: db.stats().head.numSeries, blocks: db.blocks().length }, 'tsdb open');
 
+    // Block shipping runs on every node: a node ships the blocks it cut itself, whatever its
+    // role now (in a cluster, a former leader's blocks would otherwise stay local).
+    const nodeId = s.cluster?.nodeId ?? hostname();
+    const shipper = new Shipper({
+      dbDir: db.dir,
+      store,
+      retentionMs: s.shipping.retentionMs,
+      syncPeriodMs: s.shipping.syncPeriodMs,
+      cleanupPeriodMs: s.shipping.cleanupPeriodMs,
+      ...(s.cluster ? { nodeId } : {}),
+      log,
+    });
+    shipper.start();
+    stack.push({ name: 'shipper', stop: () => shipper.stop() });
+
     let clusterDb: Db | null = null;
     let jobStore: JobStore;
+    const timings = s.cluster ? leaderTimings(s.cluster.takeoverBoundMs) : null;
     if (s.cluster) {
-      clusterDb = openDb(s.cluster.driverName, s.cluster.dataSource);
+      // A malformed DataSource throws here (DataSourceError, password-free): a config error.
+      // An unreachable database is not fatal: the node serves what it can and retries.
+      const clusterLog = log.child({ component: 'cluster' });
+      clusterDb = openDb(s.cluster.driverName, s.cluster.dataSource, { logger: clusterLog });
       const cdb = clusterDb;
       stack.push({ name: 'cluster db', stop: () => cdb.close() });
-      jobStore = await openDbJobStore(cdb);
+      const lazy = new LazyDbJobStore(cdb);
+      jobStore = lazy;
+      try {
+        await lazy.ready();
+        log.info({ db: cdb.description }, 'cluster database ready');
+      } catch (e) {
+        const err = e as Error & { code?: string };
+        log.error(
+          { err: err.message, code: err.code, db: cdb.description },
+          'cluster database unavailable at start: serving the UI, stats and stored dumps; dump jobs and scraping resume when it answers',
+        );
+      }
     } else {
       jobStore = await openFileJobStore(join(s.dataDir, 'jobs'));
     }
@@ -148,66 +181,87 @@ export async function startApp(s: AppSettings, log: Logger): Promise<App> {
       ...(s.packet.customerId ? { customerId: s.packet.customerId } : {}),
     });
     const builder = new TsdbDumpBuilder({ store, db, workDir: join(s.dataDir, 'tmp'), appVersion: APP_VERSION, packetInfo, log });
-    const nodeId = s.cluster?.nodeId ?? hostname();
     const runner = new JobRunner({
       store: jobStore,
       builder,
       deleteArtifacts: (job: DumpJob) => store.deletePrefix(dumpDir(job.id)),
       nodeId,
       logger: log,
+      // A job whose node died is taken over once its lease ran out: within the takeover bound.
+      ...(s.cluster ? { options: { leaseMs: jobLeaseMs(s.cluster.takeoverBoundMs) } } : {}),
     });
     await runner.start();
     stack.push({ name: 'job runner', stop: () => runner.stop() });
 
     // --- scraper role -------------------------------------------------------------
+    // Single node: always. Cluster: while this node holds the leader lock. Transitions:
+    // onLose stops the scrape loops synchronously (no request leaves after it), then the
+    // head snapshot of the stint is shipped; a later start waits for that tail.
     let manager: ScrapeManager | null = null;
-    let shipper: Shipper | null = null;
-    let headShipper: HeadShipper | null = null;
     let nodes: ClusterNode[] | null = null;
     let elector: LeaderElector | null = null;
     let selfUrl: string | null = null;
+    let roleTail: Promise<void> = Promise.resolve();
+    let refreshSeq = 0;
     const base: ScrapeConfig = { ...s.scrape, jobName: 'prometheus', metricsPath: '/metrics', scheme: 'http', params: {} };
+    // In a cluster every node scrapes a target at the same phase (offsets seeded by the
+    // cluster name, not the host), so a new leader continues the old one's sample grid; the
+    // User-Agent names the node, so target logs show which node scraped.
+    const scrapeOpts = s.cluster
+      ? {
+          userAgent: `${DEFAULT_USER_AGENT} (node ${nodeId.replace(/[^A-Za-z0-9._:@-]/g, '_').slice(0, 100)})`,
+          jitterSeed: createHash('sha256').update(`mm-metrics-cluster:${s.cluster.clusterName}`).digest().readUInt32BE(0),
+        }
+      : {};
+    const headShipper = s.cluster ? new HeadShipper({ db, store, periodMs: s.cluster.headShipPeriodMs, nodeId, workDir: join(s.dataDir, 'tmp'), log }) : null;
+    if (headShipper) {
+      // A node restarted after a crash holds the data it scraped since its last snapshot:
+      // ship it now, whatever role it gets.
+      if (!db.head.isEmpty()) void headShipper.shipNow();
+      stack.push({ name: 'head snapshots', stop: () => headShipper.stop() });
+    }
     const refreshTargets = async (): Promise<void> => {
       const m = manager;
       if (!m) return;
-      const { targets, problems } = await buildScrapeTargets({ ...s.targets, base, selfUrl: s.targets.scrapeSelf ? selfUrl : null }, nodes);
+      const seq = ++refreshSeq;
+      // In a cluster whose node list is not known yet (first poll pending or failing), the
+      // local-node fallback would scrape a wrong instance: scrape only ourselves and extras.
+      const unknown = s.cluster !== null && nodes === null;
+      const ts: TargetSettings = {
+        ...s.targets,
+        ...(unknown ? { mattermostEnabled: false, nodeExporter: { ...s.targets.nodeExporter, enabled: false }, calls: { ...s.targets.calls, enabled: false } } : {}),
+        base,
+        selfUrl: s.targets.scrapeSelf ? selfUrl : null,
+      };
+      const { targets, problems } = await buildScrapeTargets(ts, nodes);
       for (const p of problems) log.warn(p, 'target skipped');
-      if (manager === m) m.setTargets(targets);
+      if (manager === m && seq === refreshSeq) m.setTargets(targets);
     };
     const startScraper = async (): Promise<void> => {
       if (manager) return;
-      manager = new ScrapeManager(db, { logger: log });
+      await roleTail; // the previous stint's last snapshot
+      if (manager || (elector !== null && !elector.isLeader())) return;
+      const m = new ScrapeManager(db, { logger: log, ...scrapeOpts });
+      manager = m;
       await refreshTargets();
-      manager.start();
-      shipper = new Shipper({
-        dbDir: db.dir,
-        store,
-        retentionMs: s.shipping.retentionMs,
-        syncPeriodMs: s.shipping.syncPeriodMs,
-        cleanupPeriodMs: s.shipping.cleanupPeriodMs,
-        ...(s.cluster ? { nodeId } : {}),
-        log,
-      });
-      shipper.start();
-      if (s.cluster) {
-        headShipper = new HeadShipper({ db, store, periodMs: s.cluster.headShipPeriodMs, nodeId, log });
-        headShipper.start();
-      }
-      log.info({ targets: manager.targets().length }, 'scraper role started');
+      if (manager !== m) return; // lost the role meanwhile; stopScraper stopped m
+      m.start();
+      headShipper?.start();
+      log.info({ targets: m.targets().length }, 'scraper role started');
     };
-    const stopScraper = async (final: boolean): Promise<void> => {
+    const stopScraper = (final: boolean): Promise<void> => {
       const m = manager;
       manager = null;
-      if (m) await m.stop();
-      const hs = headShipper;
-      headShipper = null;
-      const sh = shipper;
-      shipper = null;
-      // Scraping has stopped; what this node holds is still worth shipping (after a lost
-      // leadership too: the new leader does not have it), so both run a last pass.
-      if (hs) await hs.stop();
-      if (sh) await sh.stop();
-      if (m) log.info({ final }, 'scraper role stopped');
+      if (!m) return roleTail;
+      const stopped = m.stop(); // aborts every loop now, synchronously
+      roleTail = roleTail.then(async () => {
+        await stopped;
+        // Scraping has stopped; what this node holds is still worth shipping (after a lost
+        // leadership too: the new leader does not have it).
+        if (headShipper) await headShipper.stop();
+        log.info({ final }, 'scraper role stopped');
+      });
+      return roleTail;
     };
     stack.push({ name: 'scraper role', stop: () => stopScraper(true) });
 
@@ -215,7 +269,7 @@ export async function startApp(s: AppSettings, log: Logger): Promise<App> {
     const registry = createMetricsRegistry({
       scrape: () => manager?.stats() ?? null,
       db: () => db,
-      shipper: () => shipper?.stats ?? null,
+      shipper: () => shipper.stats,
       isLeader: () => manager !== null,
       jobs: async () => {
         const out: Record<string, number> = { pending: 0, in_progress: 0, success: 0, error: 0 };
@@ -279,21 +333,20 @@ export async function startApp(s: AppSettings, log: Logger): Promise<App> {
     if (s.cluster && clusterDb) {
       const discovery = new ClusterDiscovery(clusterDb, { clusterName: s.cluster.clusterName, pollIntervalMs: s.cluster.discoveryPollMs });
       discovery.onChange((ns: ClusterNode[]) => {
-        nodes = ns;
-        log.info({ nodes: ns.map((n) => n.hostname) }, 'cluster nodes changed');
+        nodes = ns; // discovery logs the change
         void refreshTargets();
       });
       discovery.start();
       stack.push({ name: 'discovery', stop: () => discovery.stop() });
-      const el = new LeaderElector(clusterDb, { name: `mm-metrics-scraper:${s.cluster.clusterName}`, nodeId, takeoverBoundMs: s.cluster.takeoverBoundMs });
+      const el = new LeaderElector(clusterDb, { name: `mm-metrics-scraper:${s.cluster.clusterName}`, nodeId, ...(timings ?? {}) });
       elector = el;
       el.onAcquire((i) => {
-        log.info({ term: i.term }, 'acquired scraper role');
-        void startScraper();
+        log.info({ term: i.term, waitedMs: i.waitedMs }, 'acquired scraper role');
+        void startScraper().catch((e: unknown) => log.error({ err: (e as Error).message }, 'starting the scraper role failed'));
       });
       el.onLose((i) => {
         log.warn({ term: i.term, reason: i.reason, detail: i.detail }, 'lost scraper role');
-        void stopScraper(false);
+        void stopScraper(false).catch((e: unknown) => log.error({ err: (e as Error).message }, 'stopping the scraper role failed'));
       });
       el.start();
       stack.push({ name: 'leader elector', stop: () => el.stop() });

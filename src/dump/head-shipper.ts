@@ -40,12 +40,15 @@ export class HeadShipper {
 
   constructor(private readonly opts: HeadShipperOptions) {}
 
+  /** Starts (or restarts, after stop()) the periodic snapshots. */
   start(): void {
+    this.stopped = false;
+    if (this.timer) return;
     this.timer = setInterval(() => this.enqueue(), this.opts.periodMs);
     this.timer.unref();
   }
 
-  /** Stops the timer and runs one last snapshot (the node's newest data). */
+  /** Stops the timer and runs one last snapshot (the node's newest data). start() may follow. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
@@ -54,11 +57,17 @@ export class HeadShipper {
     await this.running;
   }
 
-  private enqueue(): void {
-    if (this.stopped) return;
+  /** One snapshot now, in turn with the periodic ones, whether or not the timer runs. */
+  shipNow(): Promise<void> {
     this.running = this.running
       .then(() => this.shipOnce())
       .catch((e: unknown) => this.opts.log?.warn({ err: (e as Error).message }, 'head snapshot upload failed'));
+    return this.running.then(() => undefined);
+  }
+
+  private enqueue(): void {
+    if (this.stopped) return;
+    void this.shipNow();
   }
 
   /** One pass; returns the ULID uploaded, or null when the head had nothing new. */
