@@ -4,7 +4,7 @@
  *
  *   tsdb create-blocks-from openmetrics FILE [DIR]   (-r/--human-readable, -q/--quiet, --max-block-duration)
  *   tsdb list [DIR]                                  (-r/--human-readable)
- *   tsdb analyze [DIR] [BLOCK-ID]                    (--limit N)
+ *   tsdb analyze [DIR] [BLOCK-ID]                    (--limit N, --extended)
  *   tsdb dump [DIR]                                  (--min-time, --max-time, --match)
  *
  * DIR defaults to `data/` as in promtool. `list` and `analyze` read persisted blocks
@@ -108,8 +108,8 @@ export function listBlocks(dir: string, humanReadable: boolean): string {
   }
 }
 
-/** `promtool tsdb analyze` output (without --extended). */
-export function analyzeBlock(dir: string, blockId: string, limit: number): string {
+/** `promtool tsdb analyze` output; `extended` adds the chunk fullness histogram. */
+export function analyzeBlock(dir: string, blockId: string, limit: number, extended = false): string {
   const blocks = loadBlocks(dir);
   try {
     const block = blockId !== '' ? blocks.find((b) => b.meta.ulid === blockId) : blocks[blocks.length - 1];
@@ -166,6 +166,21 @@ export function analyzeBlock(dir: string, blockId: string, limit: number): strin
     const metric = new Map<string, number>();
     for (const v of ir.labelValues('__name__')) metric.set(v, ir.postings('__name__', v).length);
     print('Highest cardinality metric names:', metric);
+    if (extended) {
+      // Go analyzeCompaction: chunk fullness in tenths of 120 samples, integer percentages.
+      const buckets = new Array<number>(10).fill(0);
+      let total = 0;
+      const cr = block.chunks();
+      for (const id of ir.allPostings()) {
+        for (const c of ir.series(id).chunks) {
+          const n = Math.min(cr.chunk(c.ref).numSamples(), 120);
+          buckets[Math.ceil((10 * n) / 120) - 1]!++;
+          total++;
+        }
+      }
+      L.push('', 'Compaction analysis:', 'Fullness: Amount of samples in chunks (100% is 120 samples)');
+      for (let b = 0; b < 10; b++) L.push(`${String((b + 1) * 10).padStart(7)}%: ${'#'.repeat(Math.trunc((100 * buckets[b]!) / total))}`);
+    }
     return L.join('\n') + '\n';
   } finally {
     for (const b of blocks) void b.close();
@@ -290,11 +305,10 @@ export function register(program: Command): void {
     .argument('[db path]', 'Database path (default is data/).', 'data/')
     .argument('[block id]', 'Block to analyze (default is the last block).', '')
     .option('--limit <n>', 'How many items to show in each list.', '20')
-    .option('--extended', 'Run extended analysis (not supported).', false)
+    .option('--extended', 'Run extended analysis.', false)
     .action(async (dir: string, id: string, o: { limit: string; extended: boolean }) => {
       await run(async () => {
-        if (o.extended) throw new Error('--extended is not supported');
-        process.stdout.write(analyzeBlock(dir, id, Number(o.limit)));
+        process.stdout.write(analyzeBlock(dir, id, Number(o.limit), o.extended));
       });
     });
 

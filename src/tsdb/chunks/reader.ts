@@ -13,11 +13,11 @@
  * record, CRC ("checksum mismatch"), then the encoding.
  */
 import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { crc32c } from '../encoding/index.js';
 import { chunkFromData } from '../chunkenc/index.js';
 import type { Chunk } from '../chunkenc/index.js';
-import { CHUNKS_FORMAT_V1, chunkRefOffset, chunkRefSeg, CRC_SIZE, MAGIC_CHUNKS, MAX_CHUNK_LENGTH_FIELD_SIZE, SEGMENT_HEADER_SIZE } from './meta.js';
+import { CHUNKS_FORMAT_V1, chunkRefOffset, chunkRefSeg, CRC_SIZE, MAGIC_CHUNKS, MAX_CHUNK_LENGTH_FIELD_SIZE, SEGMENT_HEADER_SIZE, segmentFileName } from './meta.js';
 import { ChunkFileError, ERR_CHUNK_CHECKSUM, ERR_CHUNK_FILE, ERR_CHUNK_REF, ERR_CHUNK_SEGMENT_HEADER } from './errors.js';
 
 export interface ChunkReaderOptions {
@@ -84,8 +84,18 @@ export class ChunkReader {
   static open(dir: string, opts: Partial<ChunkReaderOptions> = {}): ChunkReader {
     const o = { ...defaultChunkReaderOptions(), ...opts };
     const segs: Segment[] = [];
+    const files = sequenceFiles(dir);
+    // Refs address segments by position: a missing file in the middle would silently
+    // shift every later ref onto the wrong file, so a gap is an error here.
+    for (let i = 1; i < files.length; i++) {
+      const prev = Number(basename(files[i - 1] as string));
+      const cur = Number(basename(files[i] as string));
+      if (cur !== prev + 1) {
+        throw new ChunkFileError(ERR_CHUNK_FILE, dir, -1, `chunk segment files are not consecutive: ${segmentFileName(prev + 1)} is missing between ${basename(files[i - 1] as string)} and ${basename(files[i] as string)}`);
+      }
+    }
     try {
-      for (const path of sequenceFiles(dir)) {
+      for (const path of files) {
         let fd: number;
         try {
           fd = openSync(path, 'r');
@@ -145,7 +155,9 @@ export class ChunkReader {
     const segIdx = chunkRefSeg(ref);
     const off = chunkRefOffset(ref);
     const seg = this.segs[segIdx];
-    if (seg === undefined) throw new ChunkFileError(ERR_CHUNK_REF, `chunk ref ${ref}`, -1, `segment index ${segIdx} out of range (${this.segs.length} segment files)`);
+    if (seg === undefined) {
+      throw new ChunkFileError(ERR_CHUNK_REF, `chunk ref ${ref}`, -1, `segment index ${segIdx} out of range (${this.segs.length} segment files): chunk file ${segmentFileName(segIdx + 1)} is missing`);
+    }
     if (off < SEGMENT_HEADER_SIZE || off + MAX_CHUNK_LENGTH_FIELD_SIZE > seg.size) {
       throw new ChunkFileError(ERR_CHUNK_REF, seg.path, off, `segment doesn't include enough bytes to read the chunk size data field - required:${off + MAX_CHUNK_LENGTH_FIELD_SIZE}, available:${seg.size}`);
     }

@@ -165,9 +165,10 @@ describe('Mattermost-like input: promtool and we write the same blocks', () => {
 
   test('promtool analyze accepts our blocks and our analyze prints the same lists', async () => {
     for (const id of await blockDirs(c.O)) {
-      const p = await promtool('tsdb', 'analyze', '--limit=1000000', c.O, id);
+      const p = await promtool('tsdb', 'analyze', '--extended', '--limit=1000000', c.O, id);
       expect(p.code, p.stderr).toBe(0);
-      expect(analyzeSections(analyzeBlock(c.O, id, 1_000_000))).toEqual(analyzeSections(p.stdout));
+      expect(analyzeSections(analyzeBlock(c.O, id, 1_000_000, true))).toEqual(analyzeSections(p.stdout));
+      expect(p.stdout).toContain('Compaction analysis:');
     }
     // Default limit: same numbers in the same order (ties may list other names).
     const nums = (s: string) => s.split('\n').map((l) => l.split(' ')[0]);

@@ -198,3 +198,16 @@ describe('corrupt and missing chunk files give clear errors', () => {
     );
   });
 });
+
+describe('segment file sets', () => {
+  test('a missing file in the middle of the sequence is refused on open, naming it', async () => {
+    const metas = Array.from({ length: 6 }, (_, i) => xor([[i, i]]));
+    const dir = nextDir();
+    const w = await ChunkWriter.create(dir, { segmentSize: 8 + 2 * 22 });
+    await w.writeChunks(metas);
+    await w.close();
+    expect((await readdir(dir)).length).toBeGreaterThanOrEqual(3);
+    await rm(join(dir, '000002'));
+    expect(() => ChunkReader.open(dir)).toThrow(/000002 is missing between 000001 and 000003/);
+  });
+});
