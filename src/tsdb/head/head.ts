@@ -73,6 +73,8 @@ export class HeadMetrics {
   chunksRemoved = 0;
   /** prometheus_tsdb_head_truncations_total */
   truncations = 0;
+  /** Open appenders a head cut stopped waiting for (held samples below the cut for too long). */
+  abandonedAppenders = 0;
   /** Commits that resolved / rejected, and rollbacks. */
   commits = 0;
   commitFailures = 0;
@@ -206,7 +208,8 @@ export class Head {
    * Resolves once no open appender holds a sample older than `maxt` (Prometheus
    * `WaitForAppendersOverlapping`), so a block cut of [.., maxt) cannot miss a commit
    * in flight. Gives up after `timeoutMs`; such late samples are then rejected as out of
-   * bounds at their commit.
+   * bounds at their commit, and the appenders that held it up are no longer waited for
+   * (an abandoned, never-committed appender must not delay every later cut).
    */
   async waitForAppendersBelow(maxt: number, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -220,7 +223,15 @@ export class Head {
       }
       if (blocking === null) return;
       const left = deadline - Date.now();
-      if (left <= 0) return;
+      if (left <= 0) {
+        for (const a of [...this.openAppenders]) {
+          if (a.pendingMint() < maxt) {
+            this.openAppenders.delete(a);
+            this.metrics.abandonedAppenders++;
+          }
+        }
+        return;
+      }
       await Promise.race([blocking.done(), new Promise((r) => setTimeout(r, Math.min(left, 1000)).unref())]);
     }
   }

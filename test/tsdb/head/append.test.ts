@@ -268,3 +268,31 @@ describe('truncation and garbage collection', () => {
     expect(samples(head, B)).toEqual([[3 * H, 2]]);
   });
 });
+
+describe('waiting for appenders before a cut', () => {
+  test('a cut waits for an open appender holding older samples, and stops waiting for an abandoned one', async () => {
+    const head = new Head();
+    const app = head.appender();
+    app.append(0, A, 1000, 1);
+    let waited = false;
+    const w = head.waitForAppendersBelow(5000, 5000).then(() => (waited = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(waited).toBe(false);
+    await app.commit();
+    await w;
+    expect(waited).toBe(true);
+    // An appender that is never finished: given up on after the timeout, not waited for again.
+    const abandoned = head.appender();
+    abandoned.append(0, B, 2000, 1);
+    await head.waitForAppendersBelow(5000, 100);
+    expect(head.metrics.abandonedAppenders).toBe(1);
+    const t0 = Date.now();
+    await head.waitForAppendersBelow(5000, 10_000);
+    expect(Date.now() - t0).toBeLessThan(100);
+    // A sample newer than the cut does not block it.
+    const newer = head.appender();
+    newer.append(0, A, 9000, 1);
+    await head.waitForAppendersBelow(5000, 10_000);
+    await newer.rollback();
+  });
+});
