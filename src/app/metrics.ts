@@ -59,7 +59,20 @@ export function createMetricsRegistry(src: MetricSources): Registry {
   readCounter(reg, 'prometheus_target_scrapes_sample_out_of_bounds_total', 'Samples rejected as out of bounds.', () => sc()?.outOfBounds ?? null);
 
   const db = () => src.db?.() ?? null;
-  readGauge(reg, 'prometheus_tsdb_head_series', 'Series in the head.', () => db()?.stats().head.numSeries ?? null);
+  // db.stats() walks every head series (chunk counts): fine for the API, too dear for a
+  // 1 s self-scrape, so the gauges that need it share one snapshot per 10 s.
+  let statsAt = 0;
+  let statsSnap: ReturnType<DB['stats']> | null = null;
+  const dbStats = (): ReturnType<DB['stats']> | null => {
+    const d = db();
+    if (!d) return null;
+    if (statsSnap === null || Date.now() - statsAt > 10_000) {
+      statsSnap = d.stats();
+      statsAt = Date.now();
+    }
+    return statsSnap;
+  };
+  readGauge(reg, 'prometheus_tsdb_head_series', 'Series in the head.', () => db()?.head.series.size ?? null);
   readCounter(reg, 'prometheus_tsdb_head_samples_appended_total', 'Samples appended to the head.', () => db()?.head.metrics.samplesAppended ?? null);
   readCounter(reg, 'prometheus_tsdb_head_series_created_total', 'Series created in the head.', () => db()?.head.metrics.seriesCreated ?? null);
   readGauge(reg, 'prometheus_tsdb_blocks_loaded', 'Blocks loaded.', () => db()?.blocks().length ?? null);
@@ -69,7 +82,8 @@ export function createMetricsRegistry(src: MetricSources): Registry {
   });
   readCounter(reg, 'prometheus_tsdb_compactions_failed_total', 'Failed compactions.', () => db()?.metrics.compactionFailures ?? null);
   readCounter(reg, 'prometheus_tsdb_wal_corruptions_total', 'WAL corruptions repaired.', () => db()?.metrics.walCorruptions ?? null);
-  readGauge(reg, 'prometheus_tsdb_storage_blocks_bytes', 'Bytes of persisted blocks.', () => db()?.stats().blocks.bytes ?? null);
+  readGauge(reg, 'prometheus_tsdb_storage_blocks_bytes', 'Bytes of persisted blocks.', () => dbStats()?.blocks.bytes ?? null);
+  readGauge(reg, 'prometheus_tsdb_head_chunks', 'Chunks in the head.', () => dbStats()?.head.numChunks ?? null);
 
   const sh = () => src.shipper?.() ?? null;
   readCounter(reg, 'mm_metrics_shipper_uploaded_blocks_total', 'Blocks uploaded to the file store.', () => sh()?.uploadedBlocks ?? null);
