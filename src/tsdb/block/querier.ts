@@ -248,14 +248,14 @@ export class BlockSeriesIterator implements SampleIterator {
     while (this.ci < this.chunks.length) {
       const m = this.chunks[this.ci++] as IndexChunkMeta;
       try {
-        const data = this.cr.chunkData(m.ref);
-        const enc = this.cr.lastEnc;
-        if (enc === Encoding.XOR) {
-          // Reuse one XOR iterator and skip the chunk object.
-          this.xit.reset(data);
+        const cr = this.cr;
+        cr.locate(m.ref);
+        if (cr.lastEnc === Encoding.XOR) {
+          // Reuse one XOR iterator; no chunk object, no view.
+          this.xit.resetRange(cr.locBuf, cr.locStart, cr.locEnd);
           this.it = this.xit;
         } else {
-          this.it = chunkFromData(enc, data).iterator(null);
+          this.it = chunkFromData(cr.lastEnc, cr.locBuf.slice(cr.locStart, cr.locEnd)).iterator(null);
         }
       } catch (err) {
         this.e = err as Error;

@@ -44,7 +44,10 @@ function rd32(b: Uint8Array, pos: number, n: number): number {
 }
 
 export class XORIterator implements SampleIterator {
+  /** Chunk data is `data[dataStart:dataEnd)`. */
   private data: Uint8Array;
+  private dataStart: number;
+  private dataEnd: number;
   private decoded: boolean;
   /** Samples decoded successfully. */
   private n: number;
@@ -63,6 +66,8 @@ export class XORIterator implements SampleIterator {
 
   constructor(b: Uint8Array) {
     this.data = b;
+    this.dataStart = 0;
+    this.dataEnd = b.length;
     this.decoded = false;
     this.n = 0;
     this.idx = -1;
@@ -79,7 +84,14 @@ export class XORIterator implements SampleIterator {
 
   /** Points the iterator at new chunk data, as a fresh one. Buffers are kept. */
   reset(b: Uint8Array): void {
+    this.resetRange(b, 0, b.length);
+  }
+
+  /** Like `reset(b.subarray(start, end))` without creating the view (hot path of block reads). */
+  resetRange(b: Uint8Array, start: number, end: number): void {
     this.data = b;
+    this.dataStart = start;
+    this.dataEnd = end;
     this.decoded = false;
     this.n = 0;
     this.idx = -1;
@@ -98,12 +110,13 @@ export class XORIterator implements SampleIterator {
   private decode(): void {
     this.decoded = true;
     const data = this.data;
-    const len = data.length;
+    const ds = this.dataStart;
+    const len = this.dataEnd - ds;
     if (len < 2) {
       if (len !== 0) this.e = new ChunkEncodingError(ERR_CHUNK_TRUNCATED, `XOR chunk of ${len} bytes has no sample count`);
       return;
     }
-    const total = ((data[0] as number) << 8) | (data[1] as number);
+    const total = ((data[ds] as number) << 8) | (data[ds + 1] as number);
     if (this.ts.length < total) {
       let cap = this.ts.length;
       while (cap < total) cap *= 2;
@@ -113,7 +126,12 @@ export class XORIterator implements SampleIterator {
     }
     if (this.scratch.length < len + PAD) this.scratch = new Uint8Array(Math.max(2 * this.scratch.length, len + PAD));
     const b = this.scratch;
-    b.set(data);
+    if (len <= 256) {
+      // A loop beats creating a subarray view for the usual ~100-byte chunk.
+      for (let i = 0; i < len; i++) b[i] = data[ds + i] as number;
+    } else {
+      b.set(data.subarray(ds, ds + len));
+    }
     b.fill(0, len, len + PAD);
     const endBits = len * 8;
     const ts = this.ts;

@@ -17,7 +17,7 @@ import { basename, join } from 'node:path';
 import { crc32c } from '../encoding/index.js';
 import { chunkFromData } from '../chunkenc/index.js';
 import type { Chunk } from '../chunkenc/index.js';
-import { CHUNKS_FORMAT_V1, chunkRefOffset, chunkRefSeg, CRC_SIZE, MAGIC_CHUNKS, MAX_CHUNK_LENGTH_FIELD_SIZE, SEGMENT_HEADER_SIZE, segmentFileName } from './meta.js';
+import { CHUNKS_FORMAT_V1, CRC_SIZE, MAGIC_CHUNKS, MAX_CHUNK_LENGTH_FIELD_SIZE, SEGMENT_HEADER_SIZE, segmentFileName } from './meta.js';
 import { ChunkFileError, ERR_CHUNK_CHECKSUM, ERR_CHUNK_FILE, ERR_CHUNK_REF, ERR_CHUNK_SEGMENT_HEADER } from './errors.js';
 
 export interface ChunkReaderOptions {
@@ -62,8 +62,14 @@ export class ChunkReader {
   private readonly windows: Map<number, Uint8Array>;
   private readonly scratch: Uint8Array;
   private closed: boolean;
-  /** Encoding byte of the chunk last returned by `chunkData`. */
+  /** Encoding byte of the chunk last returned by `chunkData`/`locate`. */
   lastEnc: number;
+  /** Result of `locate`: the chunk data is `locBuf[locStart:locEnd)`. */
+  locBuf: Uint8Array;
+  locStart: number;
+  locEnd: number;
+  /** Offset set by `bytesAt`. */
+  private bufOff: number;
   /** Most recently used window (skips the LRU bookkeeping for runs of hits). */
   private lastKey: number;
   private lastWin: Uint8Array | null;
@@ -76,6 +82,10 @@ export class ChunkReader {
     this.scratch = new Uint8Array(MAX_CHUNK_LENGTH_FIELD_SIZE);
     this.closed = false;
     this.lastEnc = 0;
+    this.locBuf = this.scratch;
+    this.locStart = 0;
+    this.locEnd = 0;
+    this.bufOff = 0;
     this.lastKey = -1;
     this.lastWin = null;
   }
@@ -151,9 +161,19 @@ export class ChunkReader {
    * its encoding byte is left in `lastEnc`. For hot loops (the block querier).
    */
   chunkData(ref: number): Uint8Array {
+    this.locate(ref);
+    return this.locBuf.subarray(this.locStart, this.locEnd);
+  }
+
+  /**
+   * Finds and CRC-checks the chunk at `ref` without allocating: afterwards its data is
+   * `locBuf[locStart:locEnd)` (a cached window or a private buffer, valid until the next
+   * call) and its encoding byte is `lastEnc`. Throws ChunkFileError like `chunk()`.
+   */
+  locate(ref: number): void {
     if (this.closed) throw new Error('chunk reader closed');
-    const segIdx = chunkRefSeg(ref);
-    const off = chunkRefOffset(ref);
+    const segIdx = Math.floor(ref / 4294967296);
+    const off = ref - segIdx * 4294967296;
     const seg = this.segs[segIdx];
     if (seg === undefined) {
       throw new ChunkFileError(ERR_CHUNK_REF, `chunk ref ${ref}`, -1, `segment index ${segIdx} out of range (${this.segs.length} segment files): chunk file ${segmentFileName(segIdx + 1)} is missing`);
@@ -161,41 +181,53 @@ export class ChunkReader {
     if (off < SEGMENT_HEADER_SIZE || off + MAX_CHUNK_LENGTH_FIELD_SIZE > seg.size) {
       throw new ChunkFileError(ERR_CHUNK_REF, seg.path, off, `segment doesn't include enough bytes to read the chunk size data field - required:${off + MAX_CHUNK_LENGTH_FIELD_SIZE}, available:${seg.size}`);
     }
-    // Length field.
-    const lb = this.range(segIdx, seg, off, off + MAX_CHUNK_LENGTH_FIELD_SIZE, true);
+    // Length field (uvarint, at most 5 bytes).
+    let b = this.bytesAt(segIdx, seg, off, off + MAX_CHUNK_LENGTH_FIELD_SIZE, true);
+    let p = this.bufOff;
     let len = 0;
     let n = 0;
-    for (let shift = 0; ; shift += 7) {
+    let mul = 1;
+    for (;;) {
       if (n >= MAX_CHUNK_LENGTH_FIELD_SIZE) throw new ChunkFileError(ERR_CHUNK_REF, seg.path, off, 'reading chunk length failed: malformed uvarint');
-      const c = lb[n++] as number;
-      len += (c & 0x7f) * 2 ** shift;
+      const c = b[p + n++] as number;
+      len += (c & 0x7f) * mul;
       if (c < 0x80) break;
+      mul *= 128;
     }
     const encPos = off + n;
     const end = encPos + 1 + len + CRC_SIZE;
     if (end > seg.size) throw new ChunkFileError(ERR_CHUNK_REF, seg.path, off, `segment doesn't include enough bytes to read the chunk - required:${end}, available:${seg.size}`);
-    const rec = this.range(segIdx, seg, encPos, end, false);
-    const dataEnd = 1 + len;
-    const want = ((rec[dataEnd] as number) * 2 ** 24 + (((rec[dataEnd + 1] as number) << 16) | ((rec[dataEnd + 2] as number) << 8) | (rec[dataEnd + 3] as number))) >>> 0;
-    const got = crc32c(rec, 0, dataEnd);
+    b = this.bytesAt(segIdx, seg, encPos, end, false);
+    p = this.bufOff;
+    const dataEnd = p + 1 + len;
+    const want = ((b[dataEnd] as number) * 16777216 + (((b[dataEnd + 1] as number) << 16) | ((b[dataEnd + 2] as number) << 8) | (b[dataEnd + 3] as number))) >>> 0;
+    const got = crc32c(b, p, dataEnd);
     if (got !== want) throw new ChunkFileError(ERR_CHUNK_CHECKSUM, seg.path, off, `checksum mismatch expected:${want.toString(16)}, actual:${got.toString(16)}`);
-    this.lastEnc = rec[0] as number;
-    return rec.subarray(1, dataEnd);
+    this.lastEnc = b[p] as number;
+    this.locBuf = b;
+    this.locStart = p + 1;
+    this.locEnd = dataEnd;
   }
 
-  /** Bytes [start, end) of a segment, from a cached window when they fit in one. */
-  private range(segIdx: number, seg: Segment, start: number, end: number, small: boolean): Uint8Array {
+  /**
+   * A buffer holding segment bytes [start, end): returns it and sets `bufOff` to where
+   * `start` is inside it. A cached window when the range fits in one, else a fresh read
+   * (into the shared 5-byte scratch only for the length field: chunk data must stay
+   * valid after later calls).
+   */
+  private bytesAt(segIdx: number, seg: Segment, start: number, end: number, lengthField: boolean): Uint8Array {
     const ws = this.windowSize;
     const wi = Math.floor(start / ws);
     const wStart = wi * ws;
     if (end <= wStart + ws) {
-      const w = this.window(segIdx, seg, wi, wStart);
-      return w.subarray(start - wStart, end - wStart);
+      this.bufOff = start - wStart;
+      return this.window(segIdx, seg, wi, wStart);
     }
-    // Straddles a window edge: read exactly (into scratch for the 5-byte length field).
-    const out = small ? this.scratch : new Uint8Array(end - start);
+    // Straddles a window edge: read exactly.
+    const out = lengthField ? this.scratch : new Uint8Array(end - start);
     readFully(seg.fd, out, 0, end - start, start, seg.path);
-    return small ? out.subarray(0, end - start) : out;
+    this.bufOff = 0;
+    return out;
   }
 
   private window(segIdx: number, seg: Segment, wi: number, wStart: number): Uint8Array {

@@ -53,7 +53,10 @@ const CLUSTER = ['publish', 'inv_channel', 'update_status', 'inv_user', 'inv_tea
 interface Series {
   family: string;
   labels: Array<[string, string]>;
-  kind: 'counter' | 'gauge' | 'special';
+  /** counter: integer increments; sum: float increments (latency sums); gauge: random walk. */
+  kind: 'counter' | 'sum' | 'gauge' | 'special';
+  /** Gauges: whole numbers (bytes, goroutines, buffer sizes) or two-decimal floats. */
+  integer?: boolean;
   start: number; // first scrape index
   end: number; // last scrape index (exclusive)
   base: number;
@@ -102,7 +105,7 @@ export function generateOpenMetrics(o: GenOptions = defaultGenOptions()): { text
         frac = Math.min(1, frac + r() * 0.15);
         f.series.push({ family: family + '_bucket', labels: [...base, ...extra, ['le', le]], kind: 'counter', start: s, end: e, base: 0, rate: le === '+Inf' ? rate : rate * frac });
       }
-      f.series.push({ family: family + '_sum', labels: [...base, ...extra], kind: 'counter', start: s, end: e, base: 0, rate: rate * 0.0731 });
+      f.series.push({ family: family + '_sum', labels: [...base, ...extra], kind: 'sum', start: s, end: e, base: 0, rate: rate * 0.0731 });
       f.series.push({ family: family + '_count', labels: [...base, ...extra], kind: 'counter', start: s, end: e, base: 0, rate });
     };
     for (let h = 0; h < o.handlers; h++) {
@@ -134,8 +137,9 @@ export function generateOpenMetrics(o: GenOptions = defaultGenOptions()): { text
         kind: 'gauge',
         start: 0,
         end: n,
-        base: 10 * r(),
+        base: Math.floor(10 * r()),
         rate: 5,
+        integer: true,
       });
     }
     for (const [g, b] of [
@@ -146,8 +150,18 @@ export function generateOpenMetrics(o: GenOptions = defaultGenOptions()): { text
       ['mattermost_http_websockets', 40],
       ['mattermost_db_master_connections_total', 20],
     ] as Array<[string, number]>) {
-      fam(g, 'gauge', `${g} gauge.`).series.push({ family: g, labels: [...base], kind: 'gauge', start: 0, end: n, base: b, rate: b * 0.01 });
+      fam(g, 'gauge', `${g} gauge.`).series.push({ family: g, labels: [...base], kind: 'gauge', start: 0, end: n, base: b, rate: b * 0.01, integer: true });
     }
+    fam('mattermost_db_replica_lag_time', 'gauge', 'Replica lag in seconds.').series.push({
+      family: 'mattermost_db_replica_lag_time',
+      labels: [...base, ['node', 'replica-1']],
+      kind: 'gauge',
+      start: 0,
+      end: n,
+      base: 0.5,
+      rate: 0.2,
+      integer: false,
+    });
   }
   // Special values and awkward labels (one instance).
   const sp = fam('mm_test_special', 'gauge', 'Special values.');
@@ -186,8 +200,15 @@ export function generateOpenMetrics(o: GenOptions = defaultGenOptions()): { text
         if (s.kind === 'special') val = s.special![k % s.special!.length]!;
         else if (s.kind === 'counter') {
           if (vr() < 0.002) v = 0; // counter reset (restart)
-          v += Math.floor(s.rate * (0.5 + vr()) * 1000) / 1000;
-          val = Math.round(v * 1000) / 1000;
+          v += Math.floor(s.rate * (0.5 + vr()));
+          val = v;
+        } else if (s.kind === 'sum') {
+          if (vr() < 0.002) v = 0;
+          v += s.rate * (0.5 + vr());
+          val = v;
+        } else if (s.integer) {
+          v = Math.max(0, Math.round(v + (vr() - 0.5) * s.rate));
+          val = v;
         } else {
           v = Math.max(0, v + (vr() - 0.5) * s.rate);
           val = Math.round(v * 100) / 100;
