@@ -49,10 +49,15 @@ export class HeadQuerier implements Querier {
     this.maxt = maxt;
   }
 
-  /** Series of the head matching all matchers with at least one sample in [mint, maxt]. */
+  /**
+   * Series of the head matching all matchers with at least one sample in [mint, maxt].
+   * Not cut off at the head's minTime: after a truncation the head keeps whole chunks, so
+   * a few samples older than minTime remain and are returned (the DB's merge dedups them
+   * against the block that also has them).
+   */
   select(sorted: boolean, _hints: SelectHints | null, ...matchers: Matcher[]): SeriesSet {
     const h = this.head;
-    if (h.isEmpty() || h.minTime > this.maxt || h.maxTime < this.mint) return emptySeriesSet;
+    if (h.isEmpty() || h.maxTime < this.mint) return emptySeriesSet;
     const refs = h.postings.forMatchers(matchers);
     const out: MemSeries[] = [];
     for (let i = 0; i < refs.length; i++) {
@@ -68,7 +73,7 @@ export class HeadQuerier implements Querier {
 
   labelValues(name: string, ...matchers: Matcher[]): string[] {
     const h = this.head;
-    if (h.isEmpty() || h.minTime > this.maxt || h.maxTime < this.mint) return [];
+    if (h.isEmpty() || h.maxTime < this.mint) return [];
     if (matchers.length === 0) return h.postings.labelValues(name);
     const set = new Set<string>();
     for (const ref of h.postings.forMatchers(matchers)) {
@@ -82,7 +87,7 @@ export class HeadQuerier implements Querier {
 
   labelNames(...matchers: Matcher[]): string[] {
     const h = this.head;
-    if (h.isEmpty() || h.minTime > this.maxt || h.maxTime < this.mint) return [];
+    if (h.isEmpty() || h.maxTime < this.mint) return [];
     if (matchers.length === 0) return h.postings.labelNames();
     const set = new Set<string>();
     for (const ref of h.postings.forMatchers(matchers)) {
