@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Labels, Matcher, MatchType, OutOfBoundsError, ValueType } from '../../../src/storage/index.js';
-import { readMetaFile, writeMetaFile, type BlockMeta } from '../../../src/tsdb/block/index.js';
+import { readMetaFile, writeBlock, writeMetaFile, type BlockMeta } from '../../../src/tsdb/block/index.js';
+import { XORChunk } from '../../../src/tsdb/chunkenc/index.js';
 import { DBError, openDB, openReadOnly, type DB } from '../../../src/tsdb/db.js';
 
 const quiet = { info: () => {}, warn: () => {} };
@@ -159,6 +160,31 @@ describe('DB lifecycle', () => {
     await db.close();
     db = await openDB(dir, { logger: quiet, retentionMs: 0, maxBlockDuration: 6 * H, walSync: false });
     expect(all(db)).toEqual(before);
+    await db.close();
+  });
+
+  test('overlapping blocks are merged at query time (equal timestamps once) and compacted vertically', async () => {
+    const dir = await tmp();
+    const l = Labels.fromObject({ __name__: 'm', i: 'x' });
+    const chunkOf = (ts: number[], v: number) => {
+      const c = new XORChunk();
+      const a = c.appender();
+      for (const t of ts) a.append(t, v);
+      return { ref: 0, minTime: ts[0]!, maxTime: ts[ts.length - 1]!, chunk: c };
+    };
+    // Block A: t = 0,10,…,90 (value 1); block B overlaps: t = 50,55,…,145 (value 2).
+    const ta = Array.from({ length: 10 }, (_, i) => T0 + i * 10);
+    const tb = Array.from({ length: 20 }, (_, i) => T0 + 50 + i * 5);
+    await writeBlock(dir, { mint: T0, maxt: T0 + 100, series: [{ labels: l, chunks: [chunkOf(ta, 1)] }] });
+    await writeBlock(dir, { mint: T0 + 50, maxt: T0 + 150, series: [{ labels: l, chunks: [chunkOf(tb, 2)] }] });
+    const db = await openDB(dir, { logger: quiet, retentionMs: 0, walSync: false });
+    const want = [...new Set([...ta, ...tb])].sort((a, b) => a - b);
+    const got = all(db).map((s) => Number(s.split(' ').at(-2)));
+    expect(got).toEqual(want);
+    await db.compact();
+    expect(db.blocks().length).toBe(1);
+    expect(db.blocks()[0]!.compaction.level).toBe(2);
+    expect(all(db).map((s) => Number(s.split(' ').at(-2)))).toEqual(want);
     await db.close();
   });
 
