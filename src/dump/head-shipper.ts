@@ -12,7 +12,7 @@
  * per node. Snapshots of other nodes (earlier leaders) are never touched: they may be the
  * only copy of what those nodes scraped.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FileStore } from '../filestore/filestore.js';
@@ -75,7 +75,9 @@ export class HeadShipper {
     const { db, store, nodeId } = this.opts;
     const h = db.head;
     if (h.isEmpty() || h.maxTime <= this.lastShippedMaxt) return null;
-    const dir = await mkdtemp(join(this.opts.workDir ?? tmpdir(), 'mm-head-snap-'));
+    const parent = this.opts.workDir ?? tmpdir();
+    await mkdir(parent, { recursive: true });
+    const dir = await mkdtemp(join(parent, 'mm-head-snap-'));
     try {
       const meta = await db.flushHead(dir, h.minTime, h.maxTime);
       if (!meta) return null;

@@ -1,0 +1,124 @@
+/**
+ * Dump creation, end to end: TsdbDumpBuilder.build over 15 days of shipped 2 h blocks
+ * in a local file store, next to GNU `tar czf` of the same block files.
+ *
+ *   default          2,500 series × 15 days @ 60 s  (≈ 54 M samples; < 3 min incl. first generation)
+ *   MM_BENCH_FULL=1 10,000 series × 15 days @ 60 s  (180 blocks, ≈ 216 M samples)
+ *   MM_BENCH_DUMP_REPEAT=n  runs of the 15-day build and of tar czf (best taken), default 1 (2 when full)
+ *
+ * Blocks are generated once (bench/dump/gen.ts) into a cache dir under os.tmpdir() keyed
+ * by the parameters. Each build runs in its own child process (build-child.ts) so its
+ * VmHWM is the build's peak RSS.
+ *
+ *   FIGURE dump_15d: MB/s of input block bytes (block bytes in range / wall seconds)
+ *   FIGURE tar_czf_15d: MB/s of `tar czf` over the same block files
+ *   FIGURE dump_vs_tar_czf_time: our wall time / tar czf's wall time (target ≤ 1.3)
+ *   FIGURE dump_vs_tar_czf_cpu: our CPU seconds / tar czf's CPU seconds (tar + gzip processes)
+ *   FIGURE dump_peak_rss_{1,5,15}d: peak RSS (VmHWM) of the build process per range
+ *   FIGURE dump_archive_bytes_per_sample: archive bytes / samples in the 15-day dump
+ *   FIGURE dump_archive_vs_tar_czf_size: our archive size / tar czf's
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DATA_ROOT, ensureBlocks, type GenParams } from './gen.js';
+
+const FULL = process.env.MM_BENCH_FULL === '1';
+const params: GenParams = {
+  seed: 20240515,
+  series: FULL ? 10_000 : 2_500,
+  days: 15,
+  intervalMs: 60_000,
+  startMs: 1_699_999_200_000, // 2 h aligned (2023-11-14T22:00Z)
+};
+const REPEAT = Number(process.env.MM_BENCH_DUMP_REPEAT ?? (FULL ? 2 : 1));
+const DAY = 86_400_000;
+const here = new URL('.', import.meta.url).pathname;
+
+const log = (s: string) => process.stdout.write(s + '\n');
+const mb = (b: number) => (b / 1e6).toFixed(1);
+
+const gen = await ensureBlocks(params, log);
+log(`input: ${gen.series} series, ${(gen.samples / 1e6).toFixed(1)} M samples, ${gen.blocks.length} blocks, ${mb(gen.bytes)} MB` + (gen.genSeconds > 0 ? ` (generated in ${gen.genSeconds.toFixed(0)} s)` : ' (cached)') + ` at ${gen.cacheDir}`);
+const dataEnd = params.startMs + params.days * DAY;
+const work = mkdtempSync(join(tmpdir(), 'mm-dump-bench-work-'));
+
+interface ChildResult {
+  seconds: number;
+  cpuSeconds: number;
+  vmHWM: number;
+  sampledPeakRss: number;
+  size: number;
+  phases: Record<string, number>;
+}
+
+function build(days: number): ChildResult {
+  const arg = JSON.stringify({ storeRoot: gen.storeRoot, workDir: work, mint: dataEnd - days * DAY, maxt: dataEnd - 1, id: 'benchdumpbenchdumpbenchdum' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'build-child.ts'), arg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 << 20 });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
+  if (r.status !== 0 || !line) throw new Error(`build child failed (status ${r.status}): ${r.stdout}`);
+  return JSON.parse(line.slice(7)) as ChildResult;
+}
+
+function inRange(days: number) {
+  const mint = dataEnd - days * DAY;
+  return gen.blocks.filter((b) => b.maxTime > mint);
+}
+
+/** `tar czf` of the blocks of the last `days`, wall and CPU (tar and its gzip child). */
+function tarCzf(days: number): { seconds: number; cpuSeconds: number; size: number } {
+  const out = join(work, 'blocks.tar.gz');
+  const ulids = inRange(days).map((b) => b.ulid);
+  const t0 = performance.now();
+  // `times` prints the shell's children's user/sys time on its second line.
+  const text = execFileSync('bash', ['-c', 'out="$0"; dir="$1"; shift; tar czf "$out" -C "$dir" "$@" && times', out, join(gen.storeRoot, DATA_ROOT), ...ulids], { encoding: 'utf8' });
+  const seconds = (performance.now() - t0) / 1000;
+  const lines = text.trim().split('\n');
+  const secs = (s: string) => {
+    const m = /(\d+)m([\d.]+)s/.exec(s);
+    return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+  };
+  const [u, s] = (lines[lines.length - 1] as string).split(/\s+/);
+  const size = statSync(out).size;
+  rmSync(out);
+  return { seconds, cpuSeconds: secs(u as string) + secs(s as string), size };
+}
+
+function samplesIn(days: number): number {
+  // Every series has one sample per interval while it exists; the generator's count is exact for the full range.
+  return days === params.days ? gen.samples : (gen.samples * days) / params.days;
+}
+
+try {
+  const rss: Record<number, number> = {};
+  for (const days of [1, 5]) {
+    const r = build(days);
+    const bytes = inRange(days).reduce((a, b) => a + b.bytes, 0);
+    rss[days] = r.vmHWM;
+    log(`dump ${days}d: ${mb(bytes)} MB in ${r.seconds.toFixed(2)} s (${r.cpuSeconds.toFixed(2)} CPU s) = ${(bytes / 1e6 / r.seconds).toFixed(1)} MB/s; archive ${mb(r.size)} MB; VmHWM ${mb(r.vmHWM)} MB (sampled ${mb(r.sampledPeakRss)} MB); phases ${JSON.stringify(r.phases)}`);
+  }
+  let best: ChildResult | null = null;
+  let tar: ReturnType<typeof tarCzf> | null = null;
+  for (let i = 0; i < REPEAT; i++) {
+    // Alternate so both see the same machine load and page cache.
+    const t = tarCzf(params.days);
+    log(`tar czf 15d: ${t.seconds.toFixed(2)} s (${t.cpuSeconds.toFixed(2)} CPU s), ${mb(t.size)} MB`);
+    if (tar === null || t.seconds < tar.seconds) tar = t;
+    const r = build(params.days);
+    log(`dump 15d: ${r.seconds.toFixed(2)} s (${r.cpuSeconds.toFixed(2)} CPU s), archive ${mb(r.size)} MB, VmHWM ${mb(r.vmHWM)} MB (sampled ${mb(r.sampledPeakRss)} MB); phases ${JSON.stringify(r.phases)}`);
+    if (best === null || r.seconds < best.seconds) best = r;
+  }
+  if (best === null || tar === null) throw new Error('no runs');
+  rss[params.days] = best.vmHWM;
+  const bytes = gen.bytes;
+  log(`FIGURE dump_15d: ${(bytes / 1e6 / best.seconds).toFixed(1)} MB/s`);
+  log(`FIGURE tar_czf_15d: ${(bytes / 1e6 / tar.seconds).toFixed(1)} MB/s`);
+  log(`FIGURE dump_vs_tar_czf_time: ${(best.seconds / tar.seconds).toFixed(2)} x`);
+  log(`FIGURE dump_vs_tar_czf_cpu: ${(best.cpuSeconds / tar.cpuSeconds).toFixed(2)} x`);
+  for (const d of [1, 5, params.days]) log(`FIGURE dump_peak_rss_${d}d: ${mb(rss[d] as number)} MB`);
+  log(`FIGURE dump_archive_bytes_per_sample: ${(best.size / samplesIn(params.days)).toFixed(3)} bytes`);
+  log(`FIGURE dump_archive_vs_tar_czf_size: ${(best.size / tar.size).toFixed(3)} x`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
