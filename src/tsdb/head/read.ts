@@ -12,10 +12,10 @@
  * ```
  *
  * Consistency without locks: `iterator()` captures views of the series' finished chunks
- * (arena bytes never change) and a view of the open chunk's bytes together with its
- * sample count, synchronously. Appends that happen while the iterator is consumed
- * (across `await`s) write bits after the captured ones or into a new buffer, so the
- * iterator keeps seeing exactly the samples that were committed when it was created.
+ * (arena bytes never change) and a copy of the open chunk's bytes (its sample count is
+ * rewritten in place by appends), synchronously. Appends that happen while the iterator
+ * is consumed (across `await`s) therefore never show, so the iterator keeps seeing
+ * exactly the samples that were committed when it was created.
  * A commit is applied to memory in one synchronous step, so no half-applied commit is
  * ever visible.
  */
@@ -176,7 +176,7 @@ export class HeadSeries implements Series {
 /**
  * Iterates the samples of one head series within [mint, maxt] across its finished
  * chunks and its open chunk. `reset` captures byte views of the chunks overlapping the
- * range (chunks outside it are never decoded); the views pin their memory, so the head
+ * range (chunks outside it are never decoded; the open chunk is copied); the views pin their memory, so the head
  * may cut, truncate or release arena pages meanwhile.
  */
 export class HeadSeriesIterator implements SampleIterator {
@@ -223,8 +223,10 @@ export class HeadSeriesIterator implements SampleIterator {
     }
     const h = s.head;
     if (h !== null && s.headN > 0 && s.headMaxt >= mint && s.headMint <= maxt) {
-      // bytes() is a view whose length and header count match at this instant.
-      this.views[n] = h.bytes();
+      // A copy: appends rewrite the open chunk's sample count in place, and the XOR
+      // iterator reads that count only when it starts decoding, which may be after more
+      // appends. One small copy (≤ a few hundred bytes) per series iterator.
+      this.views[n] = h.bytes().slice();
       this.mints[n] = s.headMint;
       this.maxts[n] = s.headMaxt;
       n++;

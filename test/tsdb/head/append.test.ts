@@ -215,6 +215,27 @@ describe('head querier', () => {
     expect(got).toEqual([1000]);
   });
 
+  test('an iterator over the open chunk is unaffected by appends into that chunk before it is consumed', async () => {
+    const head = new Head();
+    for (let i = 0; i < 20; i++) {
+      const app = head.appender();
+      app.append(0, A, i * 1000, i);
+      await app.commit();
+    }
+    const set = head.querier(0, 1e12).select(true, null);
+    expect(set.next()).toBe(true);
+    const it = set.at().iterator();
+    for (let i = 20; i < 80; i++) {
+      const app = head.appender();
+      app.append(0, A, i * 1000, i * 1.5);
+      await app.commit();
+    }
+    const got: number[] = [];
+    while (it.next() === ValueType.Float) got.push(it.atT());
+    expect(it.err()).toBeNull();
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i * 1000));
+  });
+
   test('label names and values, with and without matchers', async () => {
     const head = new Head();
     const app = head.appender();
