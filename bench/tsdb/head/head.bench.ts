@@ -5,6 +5,7 @@
  *   FIGURE head_cpu_s_per_million      CPU seconds per million appended samples (same run)
  *   FIGURE head_bytes_per_series_live  heap + ArrayBuffer bytes per extra series holding 2 h of 15 s samples (480)
  *   FIGURE head_bytes_per_series_rss   RSS per extra series, same
+ *   FIGURE head_query_samples_per_s    every sample of that head read back through the querier (sorted select, reused iterators)
  *   FIGURE wal_replay_s_per_million    replay (checkpoint-less WAL) seconds per million samples
  *
  * Prometheus reference (issue #3): ~4.6 KB RSS per head series, ~2.0 CPU-s per million
@@ -14,7 +15,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Labels } from '../../../src/storage/index.js';
+import { Labels, Matcher, MatchType, ValueType, type SampleIterator } from '../../../src/storage/index.js';
 import { Head } from '../../../src/tsdb/head/head.js';
 import { replayWAL } from '../../../src/tsdb/head/replay.js';
 import { nopWalLogger, WAL } from '../../../src/tsdb/wal/index.js';
@@ -158,6 +159,25 @@ async function benchMemory(): Promise<void> {
   console.log(`FIGURE head_bytes_per_series_live: ${Math.round(live / n)} bytes`);
   console.log(`FIGURE head_bytes_per_series_rss: ${Math.round((m1.rss - m0.rss) / n)} bytes`);
   if (head.series.size !== n || warm.series.size !== base) throw new Error('series lost');
+  benchQuery(head);
+}
+
+/** Reads every sample of the head back through the querier (iterators reused, as PromQL does). */
+function benchQuery(head: Head): void {
+  let best = Infinity;
+  let samples = 0;
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    const set = head.querier(-Infinity, Infinity).select(true, null, new Matcher(MatchType.Regexp, '__name__', '.+'));
+    let it: SampleIterator | null = null;
+    samples = 0;
+    while (set.next()) {
+      it = set.at().iterator(it);
+      while (it.next() === ValueType.Float) samples++;
+    }
+    best = Math.min(best, performance.now() - t0);
+  }
+  console.log(`FIGURE head_query_samples_per_s: ${Math.round(samples / (best / 1000))} samples/s`);
 }
 
 async function benchReplay(): Promise<void> {
