@@ -222,3 +222,36 @@ describe.each<[string, string]>([
     expect(c.err).toBe(c.p.stderr.trim().split('\n').pop());
   });
 });
+
+describe('blocks only we can make, read by promtool', () => {
+  test('many chunk segment files (refs above 2^32), stale markers, NaN and astral label values', async () => {
+    const { writeBlock } = await import('../../../src/tsdb/block/index.js');
+    const { XORChunk } = await import('../../../src/tsdb/chunkenc/index.js');
+    const { Labels } = await import('../../../src/storage/index.js');
+    const dir = join(tmp, `ours-only-${n++}`);
+    const series = Array.from({ length: 40 }, (_, i) => {
+      const chunks = [0, 1, 2].map((c) => {
+        const ch = new XORChunk();
+        const a = ch.appender();
+        const t0 = 1_700_000_000_000 + c * 3_600_000;
+        for (let k = 0; k < 60; k++) {
+          if (k % 13 === 12) a.appendStale(t0 + k * 15_000);
+          else a.append(t0 + k * 15_000, k % 11 === 10 ? NaN : (i + 1) * 1000 + k * 0.5);
+        }
+        return { ref: 0, minTime: t0, maxTime: t0 + 59 * 15_000, chunk: ch };
+      });
+      return { labels: Labels.fromObject({ __name__: 'm', i: String(i), v: i % 2 ? '😀 astral' : '\uFFFD bmp' }), chunks };
+    });
+    const meta = await writeBlock(dir, { mint: 1_700_000_000_000, maxt: 1_700_000_000_000 + 3 * 3_600_000, series, segmentSize: 2048 });
+    expect((await readdir(join(dir, meta!.ulid, 'chunks'))).length).toBeGreaterThan(10);
+    const list = await promtool('tsdb', 'list', dir);
+    expect(list.code, list.stderr).toBe(0);
+    expect(listBlocks(dir, false)).toBe(list.stdout);
+    const pd = await promtoolDump(dir);
+    expect(pd.split('\n').length - 1).toBe(40 * 180);
+    expect(pd).toContain('NaN');
+    expect(await ourDump(dir)).toBe(pd);
+    const an = await promtool('tsdb', 'analyze', '--extended', dir);
+    expect(an.code, an.stderr).toBe(0);
+  }, 60_000);
+});
