@@ -2,8 +2,9 @@
  * Go formatting used by `promtool tsdb` output, reproduced so our `tsdb list/analyze/dump`
  * output can be diffed against promtool's:
  *
- *  - `formatGoFloat`: fmt's `%g` for float64 (shortest digits; exponent form when the
- *    decimal exponent is < -4 or >= 21 is JS, but Go switches at >= 6 for shortest: 1e+06);
+ *  - `formatGoFloat`: fmt's `%g` for float64: shortest round-trip digits (as JS), but the
+ *    exponent form is used when the decimal exponent is < -4 or >= 6 (JS: >= 21), with
+ *    at least two exponent digits: 1e+06, 3.2e+08, 1e-05;
  *  - `goDuration`: `time.Duration.String()` for a millisecond count ("2h0m0s", "30.001s");
  *  - `goUnixUTC`: `time.Unix(s, 0).UTC().String()` ("2023-11-14 22:13:20 +0000 UTC");
  *  - `base2Bytes`: alecthomas/units `Base2Bytes.String()` ("46KiB126B");
