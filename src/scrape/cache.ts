@@ -29,6 +29,13 @@
  * uses a 64-bit hash the same way and accepts the same (negligible) collision risk:
  * a collision can only suppress one stale marker.
  *
+ * 3. Scrape order: `nextE[e]` is the entry that followed `e` in the previous scrape
+ *    (`firstE` the first one). Targets expose their series in the same order every
+ *    time, so `predicted()` nearly always names the entry the parser is about to
+ *    meet; the parser compares those key bytes in place (`expectSeries`) and on a
+ *    match skips tokenizing the label list, and the lookup skips hashing (`hit`).
+ *    A wrong prediction only costs the compare; the hash lookup follows as before.
+ *
  * Single scrape loop only; not reentrant.
  */
 import type { Labels, SeriesRef } from '../storage/index.js';
@@ -50,6 +57,10 @@ export class ScrapeCache {
   private lastIters: Int32Array;
   private staleIds: Int32Array;
   private lsets: Array<Labels | null>;
+  /** Scrape-order successor of each entry (-1 none), the first entry, and the entry met last in this scrape. */
+  private nextE: Int32Array;
+  private firstE: number;
+  private prevE: number;
   private arena: Uint8Array;
   /** DataView over `arena` for 4-byte compares; rebuilt with the arena. */
   private arenaView: DataView;
@@ -81,6 +92,9 @@ export class ScrapeCache {
     this.lastIters = new Int32Array(INITIAL_ENTRIES);
     this.staleIds = new Int32Array(INITIAL_ENTRIES);
     this.lsets = [];
+    this.nextE = new Int32Array(INITIAL_ENTRIES).fill(-1);
+    this.firstE = -1;
+    this.prevE = -1;
     this.arena = new Uint8Array(INITIAL_ENTRIES * 64);
     this.arenaView = new DataView(this.arena.buffer);
     this.arenaLen = 0;
@@ -117,6 +131,13 @@ export class ScrapeCache {
     }
     const view = this.lastView;
     const len = end - start;
+    // Scrape order first: the entry that came next last time, compared without hashing.
+    const pe = this.prevE < 0 ? this.firstE : this.nextE[this.prevE]!;
+    if (pe >= 0 && this.keyLens[pe] === len && viewsEqual(this.arenaView, this.keyOffs[pe]!, view, start, len)) {
+      this.lastIters[pe] = this.iter;
+      this.prevE = pe;
+      return pe;
+    }
     const h = hashView(view, start, end);
     const slots = this.slots;
     const mask = this.mask;
@@ -127,6 +148,7 @@ export class ScrapeCache {
       const e = s - 1;
       if (this.hashes[e] === h && this.keyLens[e] === len && viewsEqual(this.arenaView, this.keyOffs[e]!, view, start, len)) {
         this.lastIters[e] = this.iter;
+        this.link(e);
         return e;
       }
       i = (i + 1) & mask;
@@ -155,8 +177,48 @@ export class ScrapeCache {
     this.staleIds[e] = staleId;
     this.lsets[e] = lset;
     if (staleId >= 0) this.refCounts[staleId]!++;
+    this.nextE[e] = -1;
     this.insertSlot(e, h);
+    this.link(e);
     return e;
+  }
+
+  /**
+   * The entry expected next in scrape order (the successor of the entry met last,
+   * as of the previous scrape), or -1. Its key is `keyView()[keyOffset(e), +keyLength(e))`.
+   */
+  predicted(): number {
+    return this.prevE < 0 ? this.firstE : this.nextE[this.prevE]!;
+  }
+
+  /** DataView over the key arena (invalid after the next `add`). */
+  keyView(): DataView {
+    return this.arenaView;
+  }
+
+  keyOffset(e: number): number {
+    return this.keyOffs[e]!;
+  }
+
+  keyLength(e: number): number {
+    return this.keyLens[e]!;
+  }
+
+  /**
+   * Records a lookup of entry `e` that the caller already matched byte for byte
+   * (the parser confirmed `predicted()`): `get` without hashing. Returns `e`.
+   */
+  hit(e: number): number {
+    this.lastIters[e] = this.iter;
+    this.link(e);
+    return e;
+  }
+
+  /** Remembers that `e` followed the previously met entry in this scrape. */
+  private link(e: number): void {
+    if (this.prevE < 0) this.firstE = e;
+    else this.nextE[this.prevE] = e;
+    this.prevE = e;
   }
 
   ref(e: number): SeriesRef {
@@ -236,6 +298,7 @@ export class ScrapeCache {
       if (dead > 0) this.compact();
     }
     this.iter++;
+    this.prevE = -1;
     this.collectIds();
     // Release the body this scrape looked up in.
     this.lastBuf = null;
@@ -247,12 +310,16 @@ export class ScrapeCache {
     let w = 0;
     let arenaW = 0;
     const arena = this.arena;
+    // Old entry index → new index (-1 dropped), to renumber the scrape-order links.
+    const remap = new Int32Array(this.n);
     for (let e = 0; e < this.n; e++) {
       if (this.lastIters[e] !== this.iter) {
         const id = this.staleIds[e]!;
         if (id >= 0) this.refCounts[id]!--;
+        remap[e] = -1;
         continue;
       }
+      remap[e] = w;
       const off = this.keyOffs[e]!;
       const len = this.keyLens[e]!;
       if (off !== arenaW) arena.copyWithin(arenaW, off, off + len);
@@ -263,9 +330,16 @@ export class ScrapeCache {
       this.lastIters[w] = this.lastIters[e]!;
       this.staleIds[w] = this.staleIds[e]!;
       this.lsets[w] = this.lsets[e]!;
+      this.nextE[w] = this.nextE[e]!;
       arenaW += len;
       w++;
     }
+    for (let e = 0; e < w; e++) {
+      const nx = this.nextE[e]!;
+      this.nextE[e] = nx >= 0 && nx < this.n ? remap[nx]! : -1;
+    }
+    this.firstE = this.firstE >= 0 && this.firstE < this.n ? remap[this.firstE]! : -1;
+    this.prevE = -1;
     this.lsets.length = w;
     this.n = w;
     this.arenaLen = arenaW;
@@ -309,6 +383,9 @@ export class ScrapeCache {
     this.keyLens = growI32(this.keyLens, cap);
     this.lastIters = growI32(this.lastIters, cap);
     this.staleIds = growI32(this.staleIds, cap);
+    const nx = new Int32Array(cap).fill(-1);
+    nx.set(this.nextE);
+    this.nextE = nx;
     const refs = new Float64Array(cap);
     refs.set(this.refs);
     this.refs = refs;

@@ -84,6 +84,16 @@ export class PromTextParser implements Parser, LabelOffsets {
   private mtype: MetricType;
   private failed: ParseError | null;
   private done: boolean;
+  /** DataView over the body, for 4-byte compares against an expected series. */
+  private readonly view: DataView;
+  /** Series bytes the caller expects on the next sample line (see `expectSeries`); null when none. */
+  private expView: DataView | null;
+  private expOff: number;
+  private expLen: number;
+  /** The current sample line began with exactly the expected series bytes. */
+  private expMatched: boolean;
+  /** `nameEnd`/`nLabels`/`offs` not filled yet (expected series matched); `labels()` scans on demand. */
+  private lazyLabels: boolean;
 
   constructor(body: Uint8Array) {
     this.b = body;
@@ -106,6 +116,32 @@ export class PromTextParser implements Parser, LabelOffsets {
     this.mtype = MetricType.Unknown;
     this.failed = null;
     this.done = false;
+    this.view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    this.expView = null;
+    this.expOff = 0;
+    this.expLen = 0;
+    this.expMatched = false;
+    this.lazyLabels = false;
+  }
+
+  /**
+   * Hint from a caller that caches series by their bytes (the scrape cache): the next
+   * sample line probably starts with the series bytes `view[off, off+len)`, bytes
+   * this parser accepted before. If the line does start with exactly those bytes
+   * followed by the value, `next()` skips tokenizing the label list (the same bytes
+   * lex the same way) and `seriesMatchedExpected()` is true; `labels()` still works
+   * (it scans on demand). Otherwise the line is parsed as usual. Consumed by the next
+   * sample line; the view must stay unchanged until then.
+   */
+  expectSeries(view: DataView, off: number, len: number): void {
+    this.expView = view;
+    this.expOff = off;
+    this.expLen = len;
+  }
+
+  /** True when the current sample's series bytes were exactly the expected ones (`expectSeries`). */
+  seriesMatchedExpected(): boolean {
+    return this.expMatched;
   }
 
   next(): Entry {
@@ -139,6 +175,18 @@ export class PromTextParser implements Parser, LabelOffsets {
   private sample(i: number): Entry {
     const b = this.b;
     const n = this.n;
+    this.expMatched = false;
+    this.lazyLabels = false;
+    if (this.expView !== null) {
+      const j = this.matchExpected();
+      this.expView = null;
+      if (j >= 0) {
+        this.expMatched = true;
+        this.lazyLabels = true;
+        this.sEnd = this.start + this.expLen;
+        return this.valueAndTimestamp(j);
+      }
+    }
     let j = i + 1;
     while (j < n && (CLS[b[j]!]! & C_MCHAR) !== 0) j++;
     this.nameEnd = j;
@@ -154,6 +202,56 @@ export class PromTextParser implements Parser, LabelOffsets {
       this.sEnd = this.nameEnd;
     }
     if ((CLS[c]! & C_PVAL) === 0) throw this.fail(j, `expected value after metric, got ${describeAt(b, j, true)}`);
+    return this.valueAndTimestamp(j);
+  }
+
+  /**
+   * Position of the value if the line at `start` begins with the expected series
+   * bytes and the value follows them, else -1. The bytes were accepted before and
+   * lex identically; what follows must end the series the same way: after a label
+   * list anything the lexer allows (blanks, then a value), after a bare name at
+   * least one blank (else the name would go on) and then a value (not `{`).
+   */
+  private matchExpected(): number {
+    const st = this.start;
+    const len = this.expLen;
+    const n = this.n;
+    if (len === 0 || st + len >= n) return -1;
+    const a = this.expView as DataView;
+    const ao = this.expOff;
+    const v = this.view;
+    let k = 0;
+    for (; k + 4 <= len; k += 4) if (a.getInt32(ao + k, true) !== v.getInt32(st + k, true)) return -1;
+    for (; k < len; k++) if (a.getUint8(ao + k) !== v.getUint8(st + k)) return -1;
+    const b = this.b;
+    let j = st + len;
+    const braces = b[j - 1] === 0x7d;
+    if (!braces && (CLS[b[j]!]! & C_BLANK) === 0) return -1;
+    while (j < n && (CLS[b[j]!]! & C_BLANK) !== 0) j++;
+    if (j >= n || (CLS[b[j]!]! & C_PVAL) === 0) return -1;
+    return j;
+  }
+
+  /** Fills `nameEnd`, `nLabels` and `offs` for a sample matched by `expectSeries` (bytes known to be valid). */
+  private scanLabels(): void {
+    const b = this.b;
+    const n = this.n;
+    let j = this.start;
+    while (j < n && (b[j] === SP || b[j] === TAB)) j++;
+    j++;
+    while (j < n && (CLS[b[j]!]! & C_MCHAR) !== 0) j++;
+    this.nameEnd = j;
+    this.nLabels = 0;
+    while (j < n && (CLS[b[j]!]! & C_BLANK) !== 0) j++;
+    if (j < n && b[j] === 0x7b) this.labelList(j + 1);
+    this.lazyLabels = false;
+  }
+
+  /** The value (at `j`, a value byte) and optional timestamp to the end of the line. */
+  private valueAndTimestamp(j: number): Entry {
+    const b = this.b;
+    const n = this.n;
+    let c: number;
     const vs = j;
     do j++;
     while (j < n && (CLS[b[j]!]! & C_PVAL) !== 0);
@@ -429,6 +527,7 @@ export class PromTextParser implements Parser, LabelOffsets {
   }
 
   labels(sink: LabelSink): void {
+    if (this.lazyLabels) this.scanLabels();
     setLabels(this, this.dec, sink);
   }
 
