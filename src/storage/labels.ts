@@ -127,9 +127,26 @@ export class Labels {
   }
 }
 
-/** Byte-order string comparison (UTF-16 order matches UTF-8 byte order outside surrogates). */
+/**
+ * UTF-8 byte-order comparison, Prometheus's order for label names and values. JS's `<`
+ * compares UTF-16 code units, which disagrees with UTF-8 only where a surrogate pair
+ * (code point ≥ U+10000) meets a code unit in U+E000–U+FFFF; that case is remapped.
+ */
 export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      // Surrogates sort after U+E000–U+FFFF in UTF-8: move them above, the others below.
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x < y ? -1 : 1;
+  }
+  return a.length - b.length < 0 ? -1 : 1;
 }
 
 export function compareLabels(a: Labels, b: Labels): number {

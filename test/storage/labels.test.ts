@@ -47,3 +47,17 @@ describe('Matcher', () => {
     expect(() => new Matcher(MatchType.Regexp, 'x', '(')).toThrow(/invalid regular expression/);
   });
 });
+
+describe('compareStrings', () => {
+  test.each([
+    ['a', 'b', -1],
+    ['ab', 'a', 1],
+    ['\ue000', '\u{1f600}', -1], // U+E000 (EE 80 80) < U+1F600 (F0 9F 98 80) in UTF-8, though not in UTF-16
+    ['\uffff', '\u{10000}', -1],
+    ['\u{1f600}', '\u{1f601}', -1],
+    ['z', '\ue000', -1],
+  ])('%j vs %j is %i (UTF-8 byte order)', (a, b, want) => {
+    expect(compareLabels(Labels.fromPairs('x', a), Labels.fromPairs('x', b))).toBe(want);
+    expect(Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)))).toBe(want);
+  });
+});
