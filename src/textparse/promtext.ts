@@ -251,7 +251,6 @@ export class PromTextParser implements Parser, LabelOffsets {
   private valueAndTimestamp(j: number): Entry {
     const b = this.b;
     const n = this.n;
-    let c: number;
     const vs = j;
     do j++;
     while (j < n && (CLS[b[j]!]! & C_PVAL) !== 0);
@@ -259,7 +258,7 @@ export class PromTextParser implements Parser, LabelOffsets {
     if (numStatus !== NUM_OK) throw this.fail(vs, `expected float value, got ${quote(b, vs, j)} (${numStatusText(numStatus)})`);
     this.val = v;
     while (j < n && (CLS[b[j]!]! & C_BLANK) !== 0) j++;
-    c = j < n ? b[j]! : LF;
+    const c = j < n ? b[j]! : LF;
     if (c === LF) {
       this.hasTs = false;
       this.i = j + 1;
