@@ -8,13 +8,13 @@
  *   → app.append(ref, cachedLabels, t, v) → mark seen for staleness.
  * No string is decoded and no label set is built; labels are parsed only on a miss.
  */
-import { Labels, LabelsBuilder, OutOfBoundsError, OutOfOrderSampleError, DuplicateSampleError } from '../storage/index.js';
+import { Labels, OutOfBoundsError, OutOfOrderSampleError, DuplicateSampleError } from '../storage/index.js';
 import type { Appender, SeriesRef } from '../storage/index.js';
 import { Entry, type Parser } from '../textparse/parser.js';
 import { ParseError } from '../textparse/errors.js';
 import { ScrapeCache, hashLabelPairs } from './cache.js';
 import { ScrapeError, ScrapeErrorCode } from './errors.js';
-import { ExposedLabels, checkSeries, mutateSampleLabels, type LabelLimits } from './labels.js';
+import { ExposedLabels, SampleLabels, checkSeries, mutateSampleLabels, type LabelLimits } from './labels.js';
 
 /** Builds the parser for a body from the response Content-Type (textparse's `newParser`). */
 export type ParserFactory = (body: Uint8Array, contentType: string) => Parser;
@@ -84,7 +84,7 @@ export class ExpositionAppender {
   private readonly opts: AppendOptions;
   private readonly newParser: ParserFactory;
   private readonly exposed: ExposedLabels;
-  private readonly builder: LabelsBuilder;
+  private readonly final: SampleLabels;
   /** Bound once: `forEachStale` callback state (no closure per scrape). */
   private staleApp: Appender | null;
   private staleT: number;
@@ -97,7 +97,7 @@ export class ExpositionAppender {
     this.opts = opts;
     this.newParser = newParser;
     this.exposed = new ExposedLabels();
-    this.builder = new LabelsBuilder();
+    this.final = new SampleLabels();
     this.staleApp = null;
     this.staleT = 0;
     this.staleRes = null;
@@ -109,7 +109,9 @@ export class ExpositionAppender {
    * sample carries its own timestamp and honor_timestamps is on; then appends stale
    * markers for series that disappeared. On `out.err` the caller must roll `app`
    * back and call `append` again with an empty body (Prometheus does exactly this to
-   * write stale markers for a failed scrape). An empty body is a failed scrape.
+   * write stale markers for a failed scrape). A failed fetch is an empty body with no
+   * Content-Type; a successful empty 0.0.4 body is an empty exposition (up=1, every
+   * series goes stale) and an empty OpenMetrics body a parse error, as in 2.42.
    */
   append(app: Appender, body: Uint8Array, contentType: string, defTime: number, out: AppendResult): void {
     out.reset();
@@ -121,7 +123,10 @@ export class ExpositionAppender {
     let limited = 0;
     let sampleLimitHit = false;
     let err: ScrapeError | null = null;
-    const p = body.length === 0 ? null : this.newParser(body, contentType);
+    // An empty body is parsed like any other (OpenMetrics rejects it: no `# EOF`);
+    // only the re-append after a failure (no Content-Type) skips the parser, whose
+    // 0.0.4 fallback would find nothing in it.
+    const p = body.length === 0 && contentType === '' ? null : this.newParser(body, contentType);
     const po = p === null ? null : seriesOffsets(p);
 
     if (p !== null) {
@@ -160,6 +165,7 @@ export class ExpositionAppender {
         let ref: SeriesRef = 0;
         let lset: Labels;
         let staleId: number;
+        let dup = '';
         if (ce >= 0) {
           ref = cache.ref(ce);
           lset = cache.lset(ce);
@@ -174,20 +180,25 @@ export class ExpositionAppender {
           }
           ex.addEmptyFromRaw(mb, ms, me);
           ex.sort();
-          const dup = ex.duplicateName();
-          if (dup !== '') {
-            err = new ScrapeError(ScrapeErrorCode.InvalidLabels, `label name ${JSON.stringify(dup)} is not unique: invalid sample`);
-            break;
-          }
           const hash = hashLabelPairs(ex.names, ex.values, ex.n);
-          lset = mutateSampleLabels(ex, this.targetLabels, opts.honorLabels, this.builder);
-          err = checkSeries(lset, mb.subarray(ms, me), opts);
+          const fin = this.final;
+          mutateSampleLabels(ex, this.targetLabels, opts.honorLabels, fin);
+          err = checkSeries(fin, mb.subarray(ms, me), opts);
           if (err !== null) break;
-          // Past the sample limit the scrape is lost anyway. Prometheus still tracks such
-          // new series for staleness (so a later scrape would write stale markers for
-          // series never stored); we only keep tracking ids that already exist, which
-          // bounds memory by the limit when a target suddenly exposes millions of series.
-          staleId = sampleLimit > 0 && limited >= sampleLimit ? cache.findStaleId(hash) : cache.staleIdFor(hash, lset);
+          dup = fin.dup;
+          if (dup !== '') {
+            // Never stored, never cached, never tracked: fails below at the append,
+            // unless the sample limit or the time window rejects it first.
+            lset = Labels.EMPTY;
+            staleId = -1;
+          } else {
+            lset = fin.toLabels();
+            // Past the sample limit the scrape is lost anyway. Prometheus still tracks such
+            // new series for staleness (so a later scrape would write stale markers for
+            // series never stored); we only keep tracking ids that already exist, which
+            // bounds memory by the limit when a target suddenly exposes millions of series.
+            staleId = sampleLimit > 0 && limited >= sampleLimit ? cache.findStaleId(hash) : cache.staleIdFor(hash, lset);
+          }
         }
 
         // limitAppender, then timeLimitAppender, then the storage appender.
@@ -199,6 +210,13 @@ export class ExpositionAppender {
           sampleLimitHit = true;
         } else if (t > maxT) {
           out.outOfBounds++;
+        } else if (dup !== '') {
+          // The head appender's check (2.42 headAppender.Append), after its own
+          // out-of-bounds check, which this storage cannot be asked about without
+          // appending: a repeated name with a sample older than the head's window fails
+          // the scrape here, where 2.42 would only count it out of bounds.
+          err = new ScrapeError(ScrapeErrorCode.InvalidLabels, `label name ${JSON.stringify(dup)} is not unique: invalid sample`);
+          break;
         } else {
           try {
             newRef = app.append(ref, lset, t, v);

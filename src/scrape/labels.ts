@@ -4,7 +4,7 @@
  * `Labels.IsValid`). Runs once per new series text, never on the cached path.
  */
 import { isUtf8 } from 'node:buffer';
-import { Labels, LabelsBuilder, isValidLabelName, isValidMetricName } from '../storage/index.js';
+import { Labels, LabelsBuilder, goQuote, isValidLabelName, isValidMetricName } from '../storage/index.js';
 import type { LabelSink } from '../textparse/parser.js';
 import { ScrapeError, ScrapeErrorCode } from './errors.js';
 
@@ -63,10 +63,10 @@ export class ExposedLabels implements LabelSink {
     return '';
   }
 
-  /** First duplicated name after `sort()`, or ''. */
-  duplicateName(): string {
-    for (let i = 1; i < this.n; i++) if (this.names[i] === this.names[i - 1]) return this.names[i]!;
-    return '';
+  /** Whether some pair named `name` has an empty value (Go `labels.Builder` then drops every pair of that name). */
+  hasEmpty(name: string): boolean {
+    for (let i = 0; i < this.n; i++) if (this.values[i] === '' && this.names[i] === name) return true;
+    return false;
   }
 
     /**
@@ -137,47 +137,145 @@ function isNameByte(c: number): boolean {
 const EXPORTED_PREFIX = 'exported_';
 
 /**
- * Merges target labels into the exposed set.
- *  - honorLabels: exposed labels win; a target label is added only when the exposed
- *    set lacks that name (an empty exposed value counts as present, and is then
- *    dropped as empty).
- *  - otherwise: target labels win; a non-empty exposed value of the same name moves
- *    to `exported_<name>` (prefix repeated while taken), conflicts handled in order of
- *    increasing name length.
+ * The final labels of one series before they become a `Labels`: sorted by name,
+ * and possibly still holding a repeated name, which only the head appender rejects
+ * in Prometheus (`label name "a" is not unique`), after the sample limit and the
+ * out-of-bounds checks. One instance reused per target (cache misses only).
  */
-export function mutateSampleLabels(exposed: ExposedLabels, targetLabels: Labels, honorLabels: boolean, b: LabelsBuilder): Labels {
-  b.reset();
-  for (let i = 0; i < exposed.n; i++) b.set(exposed.names[i]!, exposed.values[i]!);
+export class SampleLabels {
+  names: string[];
+  values: string[];
+  n: number;
+  /** First name that occurs twice, or ''. */
+  dup: string;
+
+  constructor() {
+    this.names = [];
+    this.values = [];
+    this.n = 0;
+    this.dup = '';
+  }
+
+  reset(): void {
+    this.n = 0;
+    this.dup = '';
+  }
+
+  push(name: string, value: string): void {
+    this.names[this.n] = name;
+    this.values[this.n] = value;
+    this.n++;
+  }
+
+  has(name: string): boolean {
+    for (let i = 0; i < this.n; i++) if (this.names[i] === name) return true;
+    return false;
+  }
+
+  /** Stable insertion sort by name, then records the first repeated name. */
+  finish(): void {
+    const ns = this.names;
+    const vs = this.values;
+    for (let i = 1; i < this.n; i++) {
+      const kn = ns[i]!;
+      const kv = vs[i]!;
+      let j = i - 1;
+      while (j >= 0 && ns[j]! > kn) {
+        ns[j + 1] = ns[j]!;
+        vs[j + 1] = vs[j]!;
+        j--;
+      }
+      ns[j + 1] = kn;
+      vs[j + 1] = kv;
+    }
+    this.dup = '';
+    for (let i = 1; i < this.n; i++) {
+      if (ns[i] === ns[i - 1]) {
+        this.dup = ns[i]!;
+        break;
+      }
+    }
+  }
+
+  /** The label set (only valid when `dup` is ''). */
+  toLabels(): Labels {
+    const flat = new Array<string>(2 * this.n);
+    for (let i = 0; i < this.n; i++) {
+      flat[2 * i] = this.names[i]!;
+      flat[2 * i + 1] = this.values[i]!;
+    }
+    return Labels.fromSortedFlat(flat);
+  }
+
+  /** Prometheus `Labels.String()`: `{a="1", b="2"}`. */
+  toString(): string {
+    let s = '{';
+    for (let i = 0; i < this.n; i++) s += (i > 0 ? ', ' : '') + this.names[i]! + '=' + goQuote(this.values[i]!);
+    return s + '}';
+  }
+}
+
+/**
+ * Merges target labels into the exposed set (`mutateSampleLabels` through a Go
+ * `labels.Builder`, whose rules decide what repeated names become):
+ *  - every name that has an empty value anywhere in the exposed set is dropped with
+ *    all its pairs (`foo{a="",a="1"}` → `foo{}`);
+ *  - a name the merge sets (a target label) replaces all exposed pairs of that name;
+ *  - other repeated names stay, and fail at append (`SampleLabels.dup`).
+ * honorLabels: exposed labels win; a target label is set only when the exposed set
+ * lacks that name (a name with an empty exposed value counts as present).
+ * Otherwise target labels win; a non-empty exposed value of the same name (the first
+ * in sort order) moves to `exported_<name>` (prefix repeated while taken), conflicts
+ * handled in order of increasing name length.
+ */
+export function mutateSampleLabels(exposed: ExposedLabels, targetLabels: Labels, honorLabels: boolean, out: SampleLabels): void {
+  out.reset();
+  // Builder `add` list: target labels and renamed conflicts (all values non-empty).
+  const addN: string[] = [];
+  const addV: string[] = [];
   if (honorLabels) {
     for (let i = 0; i < targetLabels.length; i++) {
       const n = targetLabels.name(i);
-      if (!exposed.has(n)) b.set(n, targetLabels.value(i));
-    }
-    return b.labels();
-  }
-  let conflicts: Array<[string, string]> | null = null;
-  for (let i = 0; i < targetLabels.length; i++) {
-    const n = targetLabels.name(i);
-    const existing = exposed.get(n);
-    if (existing !== '') (conflicts ??= []).push([n, existing]);
-    b.set(n, targetLabels.value(i));
-  }
-  if (conflicts !== null) {
-    // Array.prototype.sort is stable, as Go's sort.SliceStable.
-    conflicts.sort((x, y) => x[0].length - y[0].length);
-    for (let i = 0; i < conflicts.length; i++) {
-      let newName = conflicts[i]![0];
-      for (;;) {
-        newName = EXPORTED_PREFIX + newName;
-        let taken = exposed.has(newName) || targetLabels.has(newName);
-        for (let j = 0; j < i && !taken; j++) if (conflicts[j]![0] === newName) taken = true;
-        if (!taken) break;
+      if (!exposed.has(n)) {
+        addN.push(n);
+        addV.push(targetLabels.value(i));
       }
-      conflicts[i]![0] = newName;
     }
-    for (const [n, v] of conflicts) b.set(n, v);
+  } else {
+    let conflicts: Array<[string, string]> | null = null;
+    for (let i = 0; i < targetLabels.length; i++) {
+      const n = targetLabels.name(i);
+      const existing = exposed.get(n);
+      if (existing !== '') (conflicts ??= []).push([n, existing]);
+      addN.push(n);
+      addV.push(targetLabels.value(i));
+    }
+    if (conflicts !== null) {
+      // Array.prototype.sort is stable, as Go's sort.SliceStable.
+      conflicts.sort((x, y) => x[0].length - y[0].length);
+      for (let i = 0; i < conflicts.length; i++) {
+        let newName = conflicts[i]![0];
+        for (;;) {
+          newName = EXPORTED_PREFIX + newName;
+          let taken = exposed.has(newName) || targetLabels.has(newName);
+          for (let j = 0; j < i && !taken; j++) if (conflicts[j]![0] === newName) taken = true;
+          if (!taken) break;
+        }
+        conflicts[i]![0] = newName;
+      }
+      for (const [n, v] of conflicts) {
+        addN.push(n);
+        addV.push(v);
+      }
+    }
   }
-  return b.labels();
+  for (let i = 0; i < exposed.n; i++) {
+    const n = exposed.names[i]!;
+    if (addN.includes(n) || exposed.hasEmpty(n)) continue;
+    out.push(n, exposed.values[i]!);
+  }
+  for (let i = 0; i < addN.length; i++) out.push(addN[i]!, addV[i]!);
+  out.finish();
 }
 
 /** Report (synthetic) series labels: `__name__` plus target labels (`mutateReportSampleLabels`). */
@@ -198,24 +296,36 @@ export interface LabelLimits {
 /**
  * Checks a final label set before its first append; returns a `ScrapeError` that
  * fails the whole scrape, or null. `raw` is the series as exposed: invalid UTF-8 can
- * only be seen on the bytes (decoded JS strings would carry U+FFFD instead).
+ * only be seen on the bytes (decoded JS strings would carry U+FFFD instead). A
+ * repeated name is not an error here: Prometheus's head appender rejects it, after
+ * the sample limit and out-of-bounds checks (see `ExpositionAppender.append`).
  */
-export function checkSeries(lset: Labels, raw: Uint8Array, limits: LabelLimits): ScrapeError | null {
-  const name = lset.get('__name__');
-  if (name === '') return new ScrapeError(ScrapeErrorCode.NoMetricName, 'missing metric name (__name__ label)');
-  let valid = isValidMetricName(name) && isUtf8(raw);
-  for (let i = 0; valid && i < lset.length; i++) if (!isValidLabelName(lset.name(i))) valid = false;
+export function checkSeries(lset: SampleLabels, raw: Uint8Array, limits: LabelLimits): ScrapeError | null {
+  // `Labels.Has` / `Get` (the first pair of a repeated name) / `IsValid` (every pair).
+  let name = '';
+  let hasName = false;
+  let valid = isUtf8(raw);
+  for (let i = 0; i < lset.n; i++) {
+    const n = lset.names[i]!;
+    if (n === '__name__') {
+      if (!hasName) name = lset.values[i]!;
+      hasName = true;
+      if (!isValidMetricName(lset.values[i]!)) valid = false;
+    }
+    if (valid && !isValidLabelName(n)) valid = false;
+  }
+  if (!hasName) return new ScrapeError(ScrapeErrorCode.NoMetricName, 'missing metric name (__name__ label)');
   if (!valid) return new ScrapeError(ScrapeErrorCode.InvalidLabels, `invalid metric name or label names: ${truncate(lset.toString(), 200)}`);
-  if (limits.labelLimit > 0 && lset.length > limits.labelLimit) {
+  if (limits.labelLimit > 0 && lset.n > limits.labelLimit) {
     return new ScrapeError(
       ScrapeErrorCode.LabelLimit,
-      `label_limit exceeded (metric: ${truncate(name, 50)}, number of labels: ${lset.length}, limit: ${limits.labelLimit})`,
+      `label_limit exceeded (metric: ${truncate(name, 50)}, number of labels: ${lset.n}, limit: ${limits.labelLimit})`,
     );
   }
   if (limits.labelNameLengthLimit === 0 && limits.labelValueLengthLimit === 0) return null;
-  for (let i = 0; i < lset.length; i++) {
-    const n = lset.name(i);
-    const v = lset.value(i);
+  for (let i = 0; i < lset.n; i++) {
+    const n = lset.names[i]!;
+    const v = lset.values[i]!;
     if (limits.labelNameLengthLimit > 0 && n.length > limits.labelNameLengthLimit) {
       return new ScrapeError(
         ScrapeErrorCode.LabelLimit,
