@@ -273,7 +273,15 @@ export async function startApp(s: AppSettings, log: Logger): Promise<App> {
       isLeader: () => manager !== null,
       jobs: async () => {
         const out: Record<string, number> = { pending: 0, in_progress: 0, success: 0, error: 0 };
-        for (const j of await js.list()) out[j.status] = (out[j.status] ?? 0) + 1;
+        // The cluster's job store is in the database: while it is away the gauge is left
+        // out rather than failing the whole /metrics page.
+        let jobs: DumpJob[];
+        try {
+          jobs = await js.list();
+        } catch {
+          return {};
+        }
+        for (const j of jobs) out[j.status] = (out[j.status] ?? 0) + 1;
         return out;
       },
     });

@@ -70,6 +70,8 @@ export interface HaDatabase {
   open(): Db;
   /** Crash the server (immediate stop / SIGKILL) and start it again on the same port and data. */
   crashRestart(): Promise<void>;
+  /** Another (empty) database the app user may use. */
+  createDatabase(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -131,6 +133,14 @@ export async function startHaPostgres(): Promise<HaDatabase> {
       const d = openDb('postgres', pgDsn(user, password, port, database), { poolSize: 2 });
       handles.push(d);
       return d;
+    },
+    async createDatabase(name: string) {
+      const a = openDb('postgres', admin, { poolSize: 1 });
+      try {
+        await a.exec(`CREATE DATABASE ${name} OWNER ${user}`);
+      } finally {
+        await a.close();
+      }
     },
     async crashRestart() {
       await ctl('-m', 'immediate', '-w', 'stop');
@@ -207,6 +217,15 @@ export async function startHaMariaDB(): Promise<HaDatabase> {
       const d = openDb('mysql', myDsn(user, password, port, database), { poolSize: 2 });
       handles.push(d);
       return d;
+    },
+    async createDatabase(name: string) {
+      const a = openDb('mysql', admin, { poolSize: 1 });
+      try {
+        await a.exec(`CREATE DATABASE ${name}`);
+        await a.exec(`GRANT ALL ON ${name}.* TO '${user}'@'%'`);
+      } finally {
+        await a.close();
+      }
     },
     async crashRestart() {
       await kill();
