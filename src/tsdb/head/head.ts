@@ -2,11 +2,17 @@
  * The head: the in-memory, WAL-backed part of the database holding the newest samples
  * (Prometheus tsdb/head.go). Split by concern as Prometheus does:
  *
- *   head.ts     series map, postings, time bounds, stats, truncation + garbage collection
- *   head-append.ts  the Appender transaction (validate → WAL → apply)
- *   read.ts     the head querier and its series iterators
- *   replay.ts   rebuilding the head from a WAL checkpoint and segments
- *   block.ts    writing a time range of the head as a block
+ *   head.ts         time bounds, stats, series creation, truncation + garbage collection
+ *   series-map.ts   label set → series (hashed), ref → series (dense), string interning
+ *   postings.ts     label pair → refs, matcher evaluation
+ *   mem-series.ts   one series: finished chunks (in the arena) + open chunk, chunk cutting
+ *   chunk-arena.ts  shared pages holding finished chunks' bytes
+ *   head-append.ts  the Appender transaction (validate → WAL → apply); named so the lint
+ *                   rule against importing `app*` (src/app.ts) does not catch it
+ *   read.ts         the head querier and its series iterators
+ *   replay.ts       rebuilding the head from a WAL checkpoint and segments
+ *   block.ts        a time range of the head as block-writer input
+ *   lockfile.ts     the data directory's lock file (used by the DB)
  *
  * Lifecycle: `new Head(opts)` → `replayWAL(...)` (optional) → appenders and queriers →
  * `truncateMemory(t)` after each block cut. The WAL is owned by the DB; the head only
