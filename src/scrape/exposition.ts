@@ -75,6 +75,22 @@ function seriesOffsets(p: Parser): (Parser & SeriesOffsets) | null {
 }
 
 /**
+ * Optional parser extension (textparse's 0.0.4 parser has it): told which cached
+ * series is expected next (the cache's scrape-order prediction), the parser compares
+ * those bytes in place and, on a match, skips tokenizing the label list; the cache
+ * entry is then known without a lookup. Outputs are identical either way.
+ */
+interface ExpectSeries {
+  expectSeries(view: DataView, off: number, len: number): void;
+  seriesMatchedExpected(): boolean;
+}
+
+function expectSeries(p: Parser): (Parser & ExpectSeries) | null {
+  const q = p as Parser & Partial<ExpectSeries>;
+  return typeof q.expectSeries === 'function' && typeof q.seriesMatchedExpected === 'function' ? (q as Parser & ExpectSeries) : null;
+}
+
+/**
  * Appends expositions of one target. Owns the target's `ScrapeCache`; one scrape at
  * a time (the loop serialises scrapes).
  */
@@ -128,10 +144,17 @@ export class ExpositionAppender {
     // 0.0.4 fallback would find nothing in it.
     const p = body.length === 0 && contentType === '' ? null : this.newParser(body, contentType);
     const po = p === null ? null : seriesOffsets(p);
+    const px = po === null ? null : expectSeries(p as Parser);
+    // Cache entry predicted for the next sample line (-1: none).
+    let pe = -1;
 
     if (p !== null) {
       for (;;) {
         let et: Entry;
+        if (px !== null) {
+          pe = cache.predicted();
+          if (pe >= 0) px.expectSeries(cache.keyView(), cache.keyOffset(pe), cache.keyLength(pe));
+        }
         try {
           et = p.next();
         } catch (e) {
@@ -161,7 +184,7 @@ export class ExpositionAppender {
           ms = 0;
           me = mb.length;
         }
-        const ce = cache.get(mb, ms, me);
+        const ce = pe >= 0 && (px as ExpectSeries).seriesMatchedExpected() ? cache.hit(pe) : cache.get(mb, ms, me);
         let ref: SeriesRef = 0;
         let lset: Labels;
         let staleId: number;
