@@ -26,11 +26,11 @@ export default tseslint.config(
   },
   {
     files: ['src/scrape/**'],
-    rules: forbid(['**/tsdb/**', '**/api/**', '**/dump/**', '**/cluster/**', '**/cli/**', '**/app*'], 'scrape reaches storage only through src/storage interfaces'),
+    rules: forbid(['**/tsdb/**', '**/api/**', '**/dump/**', '**/cluster/**', '**/cli/**', '**/app.js', '**/app/**'], 'scrape reaches storage only through src/storage interfaces'),
   },
   {
     files: ['src/tsdb/**'],
-    rules: forbid(['**/scrape/**', '**/api/**', '**/dump/**', '**/cluster/**', '**/cli/**', '**/app*', '**/filestore/**'], 'tsdb depends only on storage and its own sublayers'),
+    rules: forbid(['**/scrape/**', '**/api/**', '**/dump/**', '**/cluster/**', '**/cli/**', '**/app.js', '**/app/**', '**/filestore/**'], 'tsdb depends only on storage and its own sublayers'),
   },
   {
     files: ['src/tsdb/wal/**'],
@@ -38,10 +38,10 @@ export default tseslint.config(
   },
   {
     files: ['src/dump/**', 'src/cluster/**'],
-    rules: forbid(['**/api/**', '**/cli/**', '**/app*'], 'arrows point down only'),
+    rules: forbid(['**/api/**', '**/cli/**', '**/app.js', '**/app/**'], 'arrows point down only'),
   },
   {
     files: ['src/api/**'],
-    rules: forbid(['**/cli/**', '**/app*'], 'arrows point down only'),
+    rules: forbid(['**/cli/**', '**/app.js', '**/app/**'], 'arrows point down only'),
   },
 );
