@@ -203,6 +203,73 @@ describe('appending one exposition', () => {
     });
   });
 
+  // Each row was verified against Prometheus 2.42 (prometheus-compat.test.ts: dup_labels,
+  // dup_honor, dup_limit, bad_names). null = the scrape fails.
+  describe('repeated label names and metric names (Go labels.Builder, then the head appender)', () => {
+    test.each<{ name: string; honor?: boolean; body: string; want: Record<string, string> | null; msg?: RegExp }>([
+      { name: 'a name with an empty value anywhere drops every pair of it', body: 'foo{a="",a="1"} 1\n', want: m('foo') },
+      { name: 'the empty value may come last', body: 'foo{a="1",b="x",a=""} 1\n', want: m('foo', { b: 'x' }) },
+      { name: 'two non-empty values fail at append', body: 'foo{a="1",a="2"} 1\n', want: null, msg: /^label name "a" is not unique: invalid sample$/ },
+      { name: 'two identical pairs fail too', body: 'foo{a="1",a="1"} 1\n', want: null, msg: /"a" is not unique/ },
+      { name: 'a __name__ label next to the metric name fails', body: 'foo{__name__="bar"} 1\n', want: null, msg: /"__name__" is not unique/ },
+      { name: 'an empty __name__ removes the name', body: 'foo{__name__=""} 1\n', want: null, msg: /missing metric name/ },
+      { name: 'an invalid second __name__ is an invalid metric name', body: 'foo{__name__="1x"} 1\n', want: null, msg: /invalid metric name/ },
+      { name: 'honor off: a repeated target label name is replaced, the first value exported', body: 'foo{job="x",job="y"} 1\n', want: m('foo', { exported_job: 'x' }) },
+      { name: 'honor off: a repeated instance with an empty value is just the target instance', body: 'foo{instance="",instance="z"} 1\n', want: m('foo') },
+      { name: 'honor on: a repeated target label name fails', honor: true, body: 'foo{job="x",job="y"} 1\n', want: null, msg: /"job" is not unique/ },
+      { name: 'honor on: an empty value among repeats removes the target label', honor: true, body: 'foo{job="",job="x"} 1\n', want: { __name__: 'foo', instance: 'h:8067' } },
+      { name: 'a leading blank is part of the metric name', body: ' foo 1\n', want: null, msg: /invalid metric name/ },
+      { name: 'a leading tab too', body: '\tfoo{a="1"} 1\n', want: null, msg: /invalid metric name/ },
+      { name: 'a blank between name and braces is fine', body: 'foo {a="1"} 1\n', want: m('foo', { a: '1' }) },
+    ])('$name', async ({ honor, body, want, msg }) => {
+      const h = new Harness({ honorLabels: honor ?? false });
+      const r = await h.scrape(body, 1000);
+      if (want === null) {
+        expect(r.err?.message).toMatch(msg!);
+        expect(h.names()).toEqual([]);
+      } else {
+        expect(r.err).toBeNull();
+        expect(h.samples(want)).toEqual([[1000, 1]]);
+        expect(h.names()).toHaveLength(1);
+      }
+    });
+
+    test('a repeated name past the sample limit is a sample-limit failure and every line is counted', async () => {
+      const h = new Harness({ sampleLimit: 1 });
+      const r = await h.scrape('ok 1\ndup{a="1",a="2"} 1\nzzz 1\n', 1000);
+      expect(r.err?.code).toBe(ScrapeErrorCode.SampleLimit);
+      expect([r.total, r.added]).toEqual([3, 3]);
+    });
+
+    test('a repeated name with a timestamp past the 10-minute window is only out of bounds', async () => {
+      const h = new Harness();
+      const r = await h.scrape(`ok 1\nfut{a="1",a="2"} 1 ${Date.now() + 20 * 60_000}\n`, 1000);
+      expect(r.err).toBeNull();
+      expect([r.total, r.added, r.outOfBounds]).toEqual([2, 2, 1]);
+      expect(h.samples(m('ok'))).toEqual([[1000, 1]]);
+    });
+  });
+
+  describe('an empty body from a successful fetch', () => {
+    test('0.0.4: an empty exposition, every series goes stale, the scrape is good', async () => {
+      const h = new Harness();
+      await h.scrape('a 1\n', 1000);
+      const r = await h.scrape('', 2000);
+      expect(r.err).toBeNull();
+      expect([r.total, r.staleMarkers]).toEqual([0, 1]);
+      expect(h.samples(m('a'))).toEqual([[1000, 1], [2000, 'stale']]);
+    });
+
+    test('OpenMetrics: fails for the missing # EOF, and the series go stale', async () => {
+      const h = new Harness();
+      await h.scrape('a 1\n# EOF\n', 1000, OPENMETRICS_CONTENT_TYPE);
+      const r = await h.scrape('', 2000, OPENMETRICS_CONTENT_TYPE);
+      expect(r.err?.code).toBe(ScrapeErrorCode.Parse);
+      expect(r.err?.message).toMatch(/# EOF/);
+      expect(h.samples(m('a'))).toEqual([[1000, 1], [2000, 'stale']]);
+    });
+  });
+
   describe('failures roll back the whole scrape', () => {
     test('a parse error keeps nothing of the scrape; counts stop at the bad line', async () => {
       const h = new Harness();
@@ -240,7 +307,7 @@ describe('appending one exposition', () => {
 
     test.each<{ name: string; body: Uint8Array | string; code: string; msg: RegExp }>([
       { name: 'invalid UTF-8 in a label value (the parser rejects it, as 2.42 does)', body: new Uint8Array([...enc.encode('a{x="'), 0xff, 0xfe, ...enc.encode('"} 1\n')]), code: ScrapeErrorCode.Parse, msg: /line 1/ },
-      { name: 'a duplicate label name', body: 'a{x="1",x="2"} 1\n', code: '', msg: /x/ },
+      { name: 'a duplicate label name', body: 'a{x="1",x="2"} 1\n', code: ScrapeErrorCode.InvalidLabels, msg: /label name "x" is not unique/ },
       { name: 'an invalid label name', body: 'a{0x="1"} 1\n', code: ScrapeErrorCode.Parse, msg: /line 1/ },
       { name: 'an HTML page', body: '<!DOCTYPE html>\n<html></html>\n', code: ScrapeErrorCode.Parse, msg: /line 1/ },
     ])('$name fails the scrape', async ({ body, code, msg }) => {
