@@ -17,10 +17,13 @@
  *   FIGURE dump_peak_rss_{1,5,15}d: peak RSS (VmHWM) of the build process per range
  *   FIGURE dump_archive_bytes_per_sample: archive bytes / samples in the 15-day dump
  *   FIGURE dump_archive_vs_tar_czf_size: our archive size / tar czf's
+ *   FIGURE archive_{node_tar,ours_1_thread,ours_parallel}: MB/s of the archive step alone
+ *          (5 days of block files → tar.gz in the store): node-tar + one zlib stream (the
+ *          previous implementation), our ustar writer with one deflate job, and with one per CPU
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DATA_ROOT, ensureBlocks, type GenParams } from './gen.js';
 
@@ -90,9 +93,18 @@ function samplesIn(days: number): number {
   return days === params.days ? gen.samples : (gen.samples * days) / params.days;
 }
 
+/** The archive step alone, one implementation per child process. */
+function archive(impl: string, stage: string): { seconds: number; cpuSeconds: number; size: number } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'archive-child.ts'), impl, stage, join(work, 'archive-store')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
+  if (r.status !== 0 || !line) throw new Error(`archive child failed (status ${r.status}): ${r.stdout}`);
+  return JSON.parse(line.slice(7)) as { seconds: number; cpuSeconds: number; size: number };
+}
+
 try {
+  log(`machine: ${availableParallelism()} CPUs, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} (wall times are shared with other work; CPU seconds are not)`);
   const rss: Record<number, number> = {};
-  for (const days of [1, 5]) {
+  for (const days of [1, 5, 10]) {
     const r = build(days);
     const bytes = inRange(days).reduce((a, b) => a + b.bytes, 0);
     rss[days] = r.vmHWM;
@@ -116,9 +128,32 @@ try {
   log(`FIGURE tar_czf_15d: ${(bytes / 1e6 / tar.seconds).toFixed(1)} MB/s`);
   log(`FIGURE dump_vs_tar_czf_time: ${(best.seconds / tar.seconds).toFixed(2)} x`);
   log(`FIGURE dump_vs_tar_czf_cpu: ${(best.cpuSeconds / tar.cpuSeconds).toFixed(2)} x`);
-  for (const d of [1, 5, params.days]) log(`FIGURE dump_peak_rss_${d}d: ${mb(rss[d] as number)} MB`);
+  for (const d of [1, 5, 10, params.days]) log(`FIGURE dump_peak_rss_${d}d: ${mb(rss[d] as number)} MB`);
   log(`FIGURE dump_archive_bytes_per_sample: ${(best.size / samplesIn(params.days)).toFixed(3)} bytes`);
   log(`FIGURE dump_archive_vs_tar_czf_size: ${(best.size / tar.size).toFixed(3)} x`);
+
+  // The archive step alone over the same files (copied, so no run sees another's page cache advantage).
+  const stage = join(work, 'stage');
+  const blocks5d = inRange(5);
+  for (const b of blocks5d) cpSync(join(gen.storeRoot, DATA_ROOT, b.ulid), join(stage, 'data', b.ulid), { recursive: true });
+  mkdirSync(join(stage, 'data', 'wal'));
+  const stageBytes = blocks5d.reduce((a, b) => a + b.bytes, 0);
+  const impls = [['node-tar', 'node_tar'], ['ours-1', 'ours_1_thread'], ['ours-N', 'ours_parallel']] as const;
+  const bestOf = new Map<string, { seconds: number; cpuSeconds: number; size: number }>();
+  for (let round = 0; round < 3; round++) {
+    // Interleaved rounds, best of each: the machine's load moves between runs.
+    for (const [impl] of impls) {
+      const r = archive(impl, stage);
+      log(`archive ${impl}: ${mb(stageBytes)} MB in ${r.seconds.toFixed(2)} s (${r.cpuSeconds.toFixed(2)} CPU s) → ${mb(r.size)} MB`);
+      const b = bestOf.get(impl);
+      bestOf.set(impl, b === undefined ? r : { seconds: Math.min(b.seconds, r.seconds), cpuSeconds: Math.min(b.cpuSeconds, r.cpuSeconds), size: r.size });
+    }
+  }
+  for (const [impl, fig] of impls) {
+    const b = bestOf.get(impl)!;
+    log(`FIGURE archive_${fig}: ${(stageBytes / 1e6 / b.seconds).toFixed(1)} MB/s`);
+    log(`FIGURE archive_${fig}_cpu: ${(stageBytes / 1e6 / b.cpuSeconds).toFixed(1)} MB per CPU s`);
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -4,8 +4,9 @@
  * in memory whole and every input byte is read exactly once.
  *
  *   entries (added one at a time, in archive order)
- *     data/<ULID>/chunks/000001 …   ─► ustar header + content + padding ─► gzip (level 6, zlib on
- *     data/<ULID>/index, meta.json …                                        the libuv thread pool)
+ *     data/<ULID>/chunks/000001 …   ─► ustar header + content + padding ─► gzip (level 6, 1 MiB blocks
+ *     data/<ULID>/index, meta.json …                                        deflated in parallel on the
+ *                                                                           libuv thread pool, pgzip.ts)
  *     data/wal/                                                                 │
  *     metadata.yaml                                                             ▼
  *     SHA256SUMS (sha256sum -c compatible manifest of every file)   count + sha256 ─► store.put(key)
@@ -20,11 +21,11 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { PassThrough, Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGzip, type Gzip } from 'node:zlib';
+import { PassThrough } from 'node:stream';
 import type { FileStore } from '../filestore/filestore.js';
+import { ParallelGzip } from './pgzip.js';
 
 export const MANIFEST_NAME = 'SHA256SUMS';
 
@@ -74,22 +75,6 @@ export async function writeManifest(dir: string): Promise<string[]> {
   return files;
 }
 
-/** Counts and hashes bytes flowing through. */
-class HashCounter extends Transform {
-  readonly hash: Hash;
-  bytes: number;
-  constructor() {
-    super({ highWaterMark: 1 << 20 });
-    this.hash = createHash('sha256');
-    this.bytes = 0;
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    cb(null, chunk);
-  }
-}
-
 export interface ArchiveResult {
   size: number;
   sha256: string;
@@ -99,10 +84,8 @@ export class ArchiveError extends Error {
   readonly code = 'MM_ERR_DUMP_ARCHIVE';
 }
 
-/** Bytes read from a file per gzip write: large, so each zlib step (one thread-pool job) is long. */
+/** Bytes read from a file at a time (one buffer per writer, reused: gzip copies what it is given). */
 const READ_SIZE = 1 << 20;
-/** Read buffers in flight at most (gzip holds one or two; the rest wait in the pool). */
-const READ_BUFFERS = 4;
 const BLOCK = 512;
 const ZEROS = new Uint8Array(2 * BLOCK);
 /** Largest size an 11-digit octal field holds; beyond it the GNU base-256 form is used. */
@@ -162,6 +145,8 @@ export function tarHeader(path: string, type: 'file' | 'dir', size: number, mtim
 export interface TarGzOptions {
   /** gzip level (default 6, what `tar czf` uses, so archive sizes are comparable). */
   level?: number;
+  /** Deflate jobs in flight (pgzip.ts); default: the CPUs available to the process, at most 3. */
+  parallel?: number;
   signal?: AbortSignal;
   /** mtime of every entry (seconds); default now. */
   mtimeSec?: number;
@@ -174,80 +159,56 @@ export interface TarGzOptions {
  * cancellation nothing appears at `key`.
  */
 export class TarGzWriter {
-  private readonly gz: Gzip;
-  private readonly counter: HashCounter;
-  private readonly done: Promise<void>;
+  private readonly gz: ParallelGzip;
+  private readonly body: PassThrough;
+  private readonly put: Promise<void>;
+  private readonly hash: Hash;
+  private bytes: number;
   private readonly mtime: number;
+  private readonly readBuf: Buffer;
   private failure: Error | null;
-  private finished: boolean;
-  private readonly free: Buffer[];
-  private readonly waiters: Array<() => void>;
-  private allocated: number;
   /** sha256 (hex) of every file added, by archive path. */
   readonly sums: Map<string, string>;
 
   constructor(store: FileStore, key: string, opts: TarGzOptions = {}) {
-    this.gz = createGzip({ level: opts.level ?? 6, chunkSize: READ_SIZE });
-    this.counter = new HashCounter();
+    this.hash = createHash('sha256');
+    this.bytes = 0;
     this.mtime = opts.mtimeSec ?? Date.now() / 1000;
+    this.readBuf = Buffer.allocUnsafe(READ_SIZE);
     this.failure = null;
-    this.finished = false;
-    this.free = [];
-    this.waiters = [];
-    this.allocated = 0;
     this.sums = new Map();
-    const body = new PassThrough({ highWaterMark: 1 << 20 });
-    const put = store.put(key, body);
-    // If the store fails early, stop producing: destroying the body ends the pipeline too.
-    put.catch((e: unknown) => body.destroy(e as Error));
-    const piping = pipeline(this.gz, this.counter, body, opts.signal ? { signal: opts.signal } : {});
-    this.done = Promise.all([piping, put]).then(
-      () => undefined,
-      (e: unknown) => {
-        this.failure ??= e as Error;
-        this.gz.destroy();
-        body.destroy();
-        throw e;
-      },
-    );
-    // Failures surface through write()/finish()/abort(); never as an unhandled rejection.
-    this.done.catch(() => {});
-  }
-
-  /**
-   * A read buffer from a small pool (`READ_BUFFERS`), so archiving hundreds of MB does not
-   * leave as much garbage for the GC: buffers return when gzip has consumed them.
-   */
-  private async takeBuffer(): Promise<Buffer> {
-    while (this.free.length === 0 && this.allocated >= READ_BUFFERS) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    this.body = new PassThrough({ highWaterMark: 4 << 20 });
+    // Destroying the body with the failure emits 'error'; `failure` already carries it.
+    this.body.on('error', () => {});
+    this.put = store.put(key, this.body);
+    // A store failing early stops the producer: every later write sees `failure`.
+    this.put.catch((e: unknown) => this.fail(e as Error));
+    // At most 3 jobs: the thread pool (4 threads by default) keeps one for file I/O.
+    this.gz = new ParallelGzip((b) => this.sink(b), { level: opts.level ?? 6, parallel: opts.parallel ?? Math.min(3, availableParallelism()) });
+    const signal = opts.signal;
+    if (signal) {
+      if (signal.aborted) this.fail(signal.reason as Error);
+      else signal.addEventListener('abort', () => this.fail(signal.reason as Error), { once: true });
     }
-    const b = this.free.pop();
-    if (b !== undefined) return b;
-    this.allocated++;
-    return Buffer.allocUnsafe(READ_SIZE);
   }
 
-  private giveBuffer(b: Buffer): void {
-    this.free.push(b);
-    this.waiters.shift()?.();
+  private fail(e: Error): void {
+    this.failure ??= e;
+    this.gz.destroy();
+    if (!this.body.destroyed) this.body.destroy(this.failure);
   }
 
-  /** Writes to gzip, waiting for it to drain (or fail) when its buffer is full. `done` runs once gzip has consumed `b`. */
-  private async write(b: Uint8Array, done?: () => void): Promise<void> {
-    if (this.failure || this.gz.destroyed) done?.();
+  /** Compressed bytes out: counted, hashed, handed to the store with backpressure. */
+  private async sink(b: Uint8Array): Promise<void> {
     if (this.failure) throw this.failure;
-    if (this.gz.destroyed) {
-      // Destroyed by the pipeline (store failure, abort): its rejection carries the reason.
-      await this.done;
-      throw new ArchiveError('archive stream closed');
-    }
-    if (this.gz.write(b, done)) return;
+    this.hash.update(b);
+    this.bytes += b.length;
+    if (this.body.write(b)) return;
     await new Promise<void>((resolve, reject) => {
-      const gz = this.gz;
+      const body = this.body;
       const cleanup = () => {
-        gz.off('drain', onDrain);
-        gz.off('close', onClose);
+        body.off('drain', onDrain);
+        body.off('close', onClose);
       };
       const onDrain = () => {
         cleanup();
@@ -255,15 +216,16 @@ export class TarGzWriter {
       };
       const onClose = () => {
         cleanup();
-        // The pipeline's rejection carries the reason; give it a turn to land.
-        this.done.then(
-          () => reject(new ArchiveError('archive stream closed')),
-          (e: unknown) => reject(e as Error),
-        );
+        reject(this.failure ?? new ArchiveError('archive upload closed'));
       };
-      gz.on('drain', onDrain);
-      gz.on('close', onClose);
+      body.on('drain', onDrain);
+      body.on('close', onClose);
     });
+  }
+
+  private async write(b: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    await this.gz.write(b);
   }
 
   async addDirectory(path: string): Promise<void> {
@@ -291,25 +253,14 @@ export class TarGzWriter {
       const size = (await fh.stat()).size;
       await this.write(tarHeader(path, 'file', size, this.mtime));
       const h = createHash('sha256');
+      const buf = this.readBuf;
       let pos = 0;
       while (pos < size) {
-        // zlib keeps a reference to what it was given until it has consumed it: the
-        // buffer goes back to the pool from the write callback, not before.
-        const buf = await this.takeBuffer();
-        let bytesRead: number;
-        try {
-          ({ bytesRead } = await fh.read(buf, 0, Math.min(READ_SIZE, size - pos), pos));
-        } catch (e) {
-          this.giveBuffer(buf);
-          throw e;
-        }
-        if (bytesRead === 0) {
-          this.giveBuffer(buf);
-          throw new ArchiveError(`${local} shrank while being archived (${pos} of ${size} bytes)`);
-        }
+        const { bytesRead } = await fh.read(buf, 0, Math.min(READ_SIZE, size - pos), pos);
+        if (bytesRead === 0) throw new ArchiveError(`${local} shrank while being archived (${pos} of ${size} bytes)`);
         const part = buf.subarray(0, bytesRead);
         h.update(part);
-        await this.write(part, () => this.giveBuffer(buf));
+        await this.write(part); // copied by gzip: `buf` is free again
         pos += bytesRead;
       }
       await this.pad(size);
@@ -329,17 +280,17 @@ export class TarGzWriter {
   /** Ends the archive (two zero blocks), waits for the store, returns size and sha256. */
   async finish(): Promise<ArchiveResult> {
     await this.write(ZEROS);
-    this.finished = true;
-    this.gz.end();
-    await this.done;
-    return { size: this.counter.bytes, sha256: this.counter.hash.digest('hex') };
+    await this.gz.end();
+    if (this.failure) throw this.failure;
+    this.body.end();
+    await this.put;
+    return { size: this.bytes, sha256: this.hash.digest('hex') };
   }
 
   /** Stops the upload; resolves once the store has given up the partial object. */
   async abort(err: Error): Promise<void> {
-    if (!this.finished) this.failure ??= err;
-    this.gz.destroy(err);
-    await this.done.catch(() => {});
+    this.fail(err);
+    await this.put.catch(() => {});
   }
 }
 
@@ -347,8 +298,8 @@ export class TarGzWriter {
  * Tars and gzips `entries` (paths relative to `cwd`; directories recurse) into `store`
  * at `key`. The store write is atomic: on failure nothing appears at `key`.
  */
-export async function uploadTarGz(cwd: string, entries: string[], store: FileStore, key: string, signal?: AbortSignal): Promise<ArchiveResult> {
-  const w = new TarGzWriter(store, key, signal ? { signal } : {});
+export async function uploadTarGz(cwd: string, entries: string[], store: FileStore, key: string, signal?: AbortSignal, opts: Omit<TarGzOptions, 'signal'> = {}): Promise<ArchiveResult> {
+  const w = new TarGzWriter(store, key, signal ? { ...opts, signal } : opts);
   try {
     for (const e of entries) {
       const st = await stat(join(cwd, e));
