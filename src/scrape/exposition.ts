@@ -211,7 +211,10 @@ export class ExpositionAppender {
           dup = fin.dup;
           if (dup !== '') {
             // Never stored, never cached, never tracked: fails below at the append,
-            // unless the sample limit or the time window rejects it first.
+            // unless the sample limit or the time window rejects it first. (Past the
+            // sample limit 2.42 does track it; its stale marker later fails the head
+            // append, and with it every following scrape: the target stays down until
+            // a restart — observed side by side, deliberately not reproduced.)
             lset = Labels.EMPTY;
             staleId = -1;
           } else {
