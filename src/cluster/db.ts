@@ -16,11 +16,26 @@
  * parameters.
  */
 import { readFileSync } from 'node:fs';
-import pg from 'pg';
-import mysql from 'mysql2/promise';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
+import type mysql from 'mysql2/promise';
 import { DbError, type DbErrorKind } from './errors.js';
 import { describeDataSource, parseDataSource, type DataSourceConfig, type DriverName } from './dsn.js';
 import { nopLogger, redactingLogger, Redactor, type ClusterLogger } from './redact.js';
+
+/**
+ * The drivers are loaded on first use (synchronously, both are CommonJS): a node
+ * without a cluster database configured never pays their ~8 MB of RSS.
+ */
+const requireDriver = createRequire(import.meta.url);
+let pgModule: typeof pg | null = null;
+let mysqlModule: typeof mysql | null = null;
+function pgLib(): typeof pg {
+  return (pgModule ??= requireDriver('pg') as typeof pg);
+}
+function mysqlLib(): typeof mysql {
+  return (mysqlModule ??= requireDriver('mysql2/promise') as typeof mysql);
+}
 
 export type Row = Record<string, unknown>;
 
@@ -165,7 +180,7 @@ export class Db implements Queryable {
   async connect(): Promise<DbConnection> {
     this.assertOpen();
     if (this.driver === 'postgres') {
-      const client = new pg.Client(this.pgConfig());
+      const client = new (pgLib().Client)(this.pgConfig());
       // Attached before connect: an unhandled 'error' on a pg Client crashes the process.
       const conn = new DbConnection(this, client, null);
       try {
@@ -178,7 +193,7 @@ export class Db implements Queryable {
     }
     let my: mysql.Connection;
     try {
-      my = await mysql.createConnection(this.myConfig());
+      my = await mysqlLib().createConnection(this.myConfig());
     } catch (e) {
       throw this.wrap(e, `connect ${this.description}`);
     }
@@ -229,7 +244,7 @@ export class Db implements Queryable {
 
   private pgPoolGet(): pg.Pool {
     if (this.pgPool === null) {
-      const pool = new pg.Pool({ ...this.pgConfig(), max: this.options.poolSize, idleTimeoutMillis: 30_000 });
+      const pool = new (pgLib().Pool)({ ...this.pgConfig(), max: this.options.poolSize, idleTimeoutMillis: 30_000 });
       // Idle clients that die (server restart, pg_terminate_backend) emit here; without a
       // listener the process would crash. The pool drops them by itself.
       pool.on('error', (e) => this.log.warn({ err: this.wrap(e, 'idle pooled connection') }, 'database connection lost'));
@@ -248,7 +263,7 @@ export class Db implements Queryable {
 
   private myPoolGet(): mysql.Pool {
     if (this.myPool === null) {
-      const pool = mysql.createPool({ ...this.myConfig(), connectionLimit: this.options.poolSize, maxIdle: this.options.poolSize, idleTimeout: 30_000 });
+      const pool = mysqlLib().createPool({ ...this.myConfig(), connectionLimit: this.options.poolSize, maxIdle: this.options.poolSize, idleTimeout: 30_000 });
       pool.on('connection', (c) => {
         // Same reason as pg: keep an idle connection's death from becoming an uncaught 'error'.
         (c as unknown as { on(ev: string, fn: (e: unknown) => void): void }).on('error', (e) =>
@@ -343,7 +358,7 @@ function myResult(res: unknown): Result {
 const pgTypes = {
   getTypeParser(oid: number, format?: string) {
     if (oid === 20) return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format as 'text');
+    return pgLib().types.getTypeParser(oid, format as 'text');
   },
 } as unknown as pg.CustomTypesConfig;
 
