@@ -70,7 +70,7 @@ const res = await builder.build(
   job,
   (pct) => {
     // Phase boundaries of the builder's progress scale, as seconds since start.
-    for (const mark of [40, 85, 100]) if (lastPct < mark && pct >= mark) phases[`at${mark}`] = (performance.now() - t0) / 1000;
+    for (const mark of [25, 50, 75, 98, 100]) if (lastPct < mark && pct >= mark) phases[`at${mark}`] = (performance.now() - t0) / 1000;
     lastPct = pct;
   },
   new AbortController().signal,

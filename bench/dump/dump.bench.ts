@@ -17,6 +17,8 @@
  *   FIGURE dump_peak_rss_{1,5,15}d: peak RSS (VmHWM) of the build process per range
  *   FIGURE dump_archive_bytes_per_sample: archive bytes / samples in the 15-day dump
  *   FIGURE dump_archive_vs_tar_czf_size: our archive size / tar czf's
+ *   FIGURE dump_series_union_heap: heap the union of label sets over all 180 blocks keeps (needs --expose-gc)
+ *   FIGURE dump_index_pass: seconds to read every block's index into that union (the main thread's share)
  *   FIGURE archive_{node_tar,ours_1_thread,ours_parallel}: MB/s of the archive step alone
  *          (5 days of block files → tar.gz in the store): node-tar + one zlib stream (the
  *          previous implementation), our ustar writer with one deflate job, and with one per CPU
@@ -26,6 +28,8 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DATA_ROOT, ensureBlocks, type GenParams } from './gen.js';
+import { SeriesUnion } from '../../src/dump/assemble.js';
+import { openBlockSync } from '../../src/tsdb/block/index.js';
 
 const FULL = process.env.MM_BENCH_FULL === '1';
 const params: GenParams = {
@@ -103,6 +107,29 @@ function archive(impl: string, stage: string): { seconds: number; cpuSeconds: nu
 
 try {
   log(`machine: ${availableParallelism()} CPUs, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} (wall times are shared with other work; CPU seconds are not)`);
+  {
+    // The one thing the assembly keeps for the whole range: the label sets of the union.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const h0 = process.memoryUsage().heapUsed;
+    const t0 = performance.now();
+    const union = new SeriesUnion();
+    for (const b of gen.blocks) {
+      const blk = openBlockSync(join(gen.storeRoot, DATA_ROOT, b.ulid));
+      const ir = blk.index();
+      union.beginOrdered();
+      for (const id of ir.allPostings()) union.idOrdered(ir.series(id).labels);
+      await blk.close();
+    }
+    const secs = (performance.now() - t0) / 1000;
+    union.beginOrdered();
+    union.beginOrdered(); // drop the position lists: only the union itself stays
+    gc?.();
+    const heap = process.memoryUsage().heapUsed - h0;
+    log(`series union: ${union.labels.length} series over ${gen.blocks.length} blocks, ${secs.toFixed(2)} s`);
+    if (gc) log(`FIGURE dump_series_union_heap: ${mb(heap)} MB`);
+    log(`FIGURE dump_index_pass: ${secs.toFixed(2)} s`);
+  }
   const rss: Record<number, number> = {};
   for (const days of [1, 5, 10]) {
     const r = build(days);

@@ -122,7 +122,7 @@ const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
  * first tries the series at the same position of the previous block, which skips
  * building a key string for almost every series.
  */
-class SeriesUnion {
+export class SeriesUnion {
   private readonly ids: Map<string, number>;
   readonly labels: Labels[];
   private prev: number[];

@@ -23,7 +23,7 @@
  * leaders in a cluster) are merged; an empty result is an error, not an empty dump.
  * On failure or cancellation nothing appears in the store (its writes are atomic).
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, statSync } from 'node:fs';
 import { link, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -243,9 +243,26 @@ export class TsdbDumpBuilder implements DumpBuilder {
       await w.addDirectory('data');
       await w.addDirectory(blockPath);
       await w.addDirectory(`${blockPath}/chunks`);
+      // Progress: half for assembling (by input weight), half for compressing what has
+      // been assembled so far (gzip usually finishes last); never moves backwards.
+      let assembled = 0;
+      let placedBytes = 0;
+      let archivedBytes = 0;
+      let pct = 1;
+      const report = () => {
+        const zipped = placedBytes > 0 ? (assembled * archivedBytes) / placedBytes : 0;
+        const p = 1 + Math.floor(96 * ((assembled + zipped) / 2));
+        if (p > pct) onProgress((pct = p));
+      };
       const enqueue = (name: string, path: string) => {
+        const size = statSync(path).size;
+        placedBytes += size;
         archiving = archiving.then(async () => {
           await w.addFile(`${blockPath}/chunks/${name}`, path);
+          // Archived: the stage copy is not needed any more (keeps scratch disk flat for S3).
+          await rm(path);
+          archivedBytes += size;
+          report();
         });
         archiving.catch((e: unknown) => inner.abort(e));
       };
@@ -256,11 +273,15 @@ export class TsdbDumpBuilder implements DumpBuilder {
         ...(selectors ? { selectors } : {}),
         scratchDir: scratch,
         signal: sig,
-        onProgress: (f) => onProgress(1 + Math.round(f * 84)),
+        onProgress: (f) => {
+          assembled = f;
+          report();
+        },
         onSegment: enqueue,
       });
       if (res === null) throw emptyError(mint, maxt, selectors);
-      onProgress(85);
+      assembled = 1;
+      report();
       await archiving;
 
       // 5. The rest of the block, metadata.yaml, and the manifest of everything.
@@ -287,6 +308,7 @@ export class TsdbDumpBuilder implements DumpBuilder {
       await w.addBytes('metadata.yaml', Buffer.from(metadata, 'utf8'));
       await w.addBytes(MANIFEST_NAME, Buffer.from(manifestText(w.sums), 'utf8'));
       sig.throwIfAborted();
+      if (pct < 98) onProgress((pct = 98));
       const done = await w.finish();
       onProgress(100);
       this.opts.log?.info(

@@ -92,7 +92,12 @@ describe('TsdbDumpBuilder over many shipped blocks', () => {
     const maxt = T0 + (N - 2) * BLOCK + 30 * 60_000;
     const work = join(dir, `work-${which}`);
     logs.length = 0;
-    const res = await builder(store, work).build(job(id, { min_t: mint, max_t: maxt }), () => {}, new AbortController().signal);
+    const progress: number[] = [];
+    const res = await builder(store, work).build(job(id, { min_t: mint, max_t: maxt }), (p) => progress.push(p), new AbortController().signal);
+    // Progress only moves forward, in steps, and ends at 100.
+    expect(progress.length).toBeGreaterThan(5);
+    expect(progress.every((p, i) => i === 0 || p > progress[i - 1]!)).toBe(true);
+    expect(progress.at(-1)).toBe(100);
     expect(res.location).toBe(dumpLocation(id));
     // Blocks 0–2 and N−1 are outside, 3 and N−2 are cut; every block between is linked whole.
     expect(logs.at(-1)).toMatchObject({ linkedBlocks: N - 6, mergedClusters: 2 });
