@@ -24,7 +24,7 @@
  * On failure or cancellation nothing appears in the store (its writes are atomic).
  */
 import { createWriteStream, statSync } from 'node:fs';
-import { link, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ulid as newUlid } from 'ulid';
@@ -69,7 +69,11 @@ export interface TsdbDumpBuilderOptions {
   store: FileStore;
   /** The local TSDB when this node has one (scraper role, or single node); null on a pure listener. */
   db: DB | null;
-  /** Parent of staging dirs; on the same file system as the TSDB so hard links work. */
+  /**
+   * Parent of staging dirs. On the same file system as the TSDB and a local file store,
+   * blocks are hard-linked into the dump (no copy); elsewhere they are copied (local
+   * blocks) or fetched through the store (store blocks), one cluster ahead.
+   */
   workDir: string;
   appVersion: string;
   packetInfo: () => Promise<PacketInfo>;
@@ -166,7 +170,7 @@ export class TsdbDumpBuilder implements DumpBuilder {
     const stage = await mkdtemp(join(this.opts.workDir, `dump-${job.id}-`));
     // Our own abort too: a failing archive stops the assembly and vice versa.
     const inner = new AbortController();
-    const sig = AbortSignal.any([signal, inner.signal]);
+    const sig = anySignal(signal, inner.signal);
     const inputs: DumpInput[] = [];
     let archive: TarGzWriter | null = null;
     let archiving: Promise<void> = Promise.resolve();
@@ -208,7 +212,7 @@ export class TsdbDumpBuilder implements DumpBuilder {
           const linked: BlockMeta[] = [];
           try {
             for (const m of local) {
-              await linkTree(join(dbDir, m.ulid), join(srcDir, `local-${m.ulid}`));
+              await linkTree(join(dbDir, m.ulid), join(srcDir, `local-${m.ulid}`), true);
               linked.push(m);
             }
             for (const m of linked) inputs.push(blockInput(m, join(srcDir, `local-${m.ulid}`)));
@@ -381,12 +385,21 @@ function localPathOf(store: FileStore, key: string): string | null {
   return null;
 }
 
-/** Hard-links every file of `from` into `to` (same layout). */
-async function linkTree(from: string, to: string): Promise<void> {
+/**
+ * Hard-links every file of `from` into `to` (same layout). With `copyAcrossDevices`, a
+ * work dir on another file system gets copies instead (EXDEV); without, that fails.
+ */
+async function linkTree(from: string, to: string, copyAcrossDevices = false): Promise<void> {
   for (const f of await listFiles(from)) {
     const dst = join(to, f);
     await mkdir(join(dst, '..'), { recursive: true });
-    await link(join(from, f), dst);
+    try {
+      await link(join(from, f), dst);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!copyAcrossDevices || (code !== 'EXDEV' && code !== 'EPERM')) throw e;
+      await copyFile(join(from, f), dst);
+    }
   }
   // listFiles returns nothing for a missing dir; make that an ENOENT like a vanished file.
   if ((await readdir(to).catch(() => null)) === null) {
@@ -394,4 +407,15 @@ async function linkTree(from: string, to: string): Promise<void> {
     e.code = 'ENOENT';
     throw e;
   }
+}
+
+/** `AbortSignal.any` (Node ≥ 20.3) with a fallback for older 20.x. */
+function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any([a, b]);
+  const c = new AbortController();
+  for (const s of [a, b]) {
+    if (s.aborted) c.abort(s.reason);
+    else s.addEventListener('abort', () => c.abort(s.reason), { once: true });
+  }
+  return c.signal;
 }

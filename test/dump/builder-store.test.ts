@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +118,27 @@ describe('TsdbDumpBuilder over many shipped blocks', () => {
     expect(await readdir(work)).toEqual([]);
     expect((await store.list('plugin-data/mattermost-plugin-metrics/dump')).filter((k) => k.includes(id))).toEqual([res.location]);
     await store.delete(res.location);
+  }, 120_000);
+
+  const otherFs = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tmpdir()).dev;
+  test.runIf(otherFs)('a work dir on another file system than the local store fetches blocks through the store instead of linking them', async () => {
+    const work = await mkdtemp('/dev/shm/mm-dump-work-');
+    try {
+      logs.length = 0;
+      const id = 'otherfsxxxxxxxxxxxxxxxxxxx';
+      const res = await builder(stores.local as FileStore, work).build(job(id), () => {}, new AbortController().signal);
+      await stores.local!.getFile(res.location, join(dir, 'otherfs.tar.gz'));
+      const out = join(dir, 'x-otherfs');
+      await mkdir(out);
+      execFileSync('tar', ['xzf', join(dir, 'otherfs.tar.gz'), '-C', out]);
+      const ulid = (await readdir(join(out, 'data'))).find((n) => /^[0-9A-Z]{26}$/.test(n))!;
+      expect(await readBlockSamples(join(out, 'data', ulid))).toEqual(expectedSamples(specs, T0, T0 + N * BLOCK - 1));
+      expect(logs.at(-1)).toMatchObject({ linkedBlocks: N });
+      expect(await readdir(work)).toEqual([]);
+      await stores.local!.delete(res.location);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   }, 120_000);
 
   test.each([
