@@ -32,6 +32,7 @@ import { buildServer, loadOrCreateAdminToken, BASE_PATH, type ApiServer, type Ta
 import { ClusterDiscovery, LeaderElector, openDb, type ClusterNode, type Db } from './cluster/index.js';
 import { LazyDbJobStore } from './app/cluster-job-store.js';
 import { jobLeaseMs, leaderTimings } from './app/cluster-timings.js';
+import { ReplanningBuilder } from './app/replanning-builder.js';
 import { createMetricsRegistry } from './app/metrics.js';
 import { buildScrapeTargets, type TargetSettings } from './app/targets.js';
 import { HeadShipper } from './dump/head-shipper.js';
@@ -180,7 +181,9 @@ export async function startApp(s: AppSettings, log: Logger): Promise<App> {
       ...(s.packet.licenseId ? { licenseId: s.packet.licenseId } : {}),
       ...(s.packet.customerId ? { customerId: s.packet.customerId } : {}),
     });
-    const builder = new TsdbDumpBuilder({ store, db, workDir: join(s.dataDir, 'tmp'), appVersion: APP_VERSION, packetInfo, log });
+    const tsdbBuilder = new TsdbDumpBuilder({ store, db, workDir: join(s.dataDir, 'tmp'), appVersion: APP_VERSION, packetInfo, log });
+    // In a cluster the leader replaces head snapshots under running dumps: re-plan those.
+    const builder = s.cluster ? new ReplanningBuilder(tsdbBuilder, store, log) : tsdbBuilder;
     const runner = new JobRunner({
       store: jobStore,
       builder,
@@ -213,7 +216,10 @@ export async function startApp(s: AppSettings, log: Logger): Promise<App> {
           jitterSeed: createHash('sha256').update(`mm-metrics-cluster:${s.cluster.clusterName}`).digest().readUInt32BE(0),
         }
       : {};
-    const headShipper = s.cluster ? new HeadShipper({ db, store, periodMs: s.cluster.headShipPeriodMs, nodeId, workDir: join(s.dataDir, 'tmp'), log }) : null;
+    // A superseded snapshot stays a while for dumps that listed it (they re-plan after that).
+    const headShipper = s.cluster
+      ? new HeadShipper({ db, store, periodMs: s.cluster.headShipPeriodMs, nodeId, workDir: join(s.dataDir, 'tmp'), pruneGraceMs: Math.max(2 * s.cluster.headShipPeriodMs, 10 * 60_000), log })
+      : null;
     if (headShipper) {
       // A node restarted after a crash holds the data it scraped since its last snapshot:
       // ship it now, whatever role it gets.

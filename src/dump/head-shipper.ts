@@ -7,7 +7,9 @@
  * dir and uploads it with hints `mm-head-snapshot` and `mm-node:<id>`. Snapshots overlap
  * each other and the regular blocks; dumps merge overlapping blocks, so the overlap costs
  * space, never correctness. After an upload, this node's older snapshots that are
- * covered by newer blocks of the same node (snapshots or regular blocks) are deleted — a block of
+ * covered by newer blocks of the same node (snapshots or regular blocks) are deleted, once
+ * those have been in the store for `pruneGraceMs` (a running dump may have listed the old
+ * one) — a block of
  * node N holds all of N's data for its range — so the store keeps about one snapshot
  * per node. Snapshots of other nodes (earlier leaders) are never touched: they may be the
  * only copy of what those nodes scraped.
@@ -15,6 +17,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeTime } from 'ulid';
 import type { FileStore } from '../filestore/filestore.js';
 import type { DB } from '../tsdb/db.js';
 import { DATA_ROOT, HEAD_SNAPSHOT_HINT, NODE_HINT_PREFIX, blockNode, remoteBlocks, uploadBlock } from './shipper.js';
@@ -26,6 +29,12 @@ export interface HeadShipperOptions {
   nodeId: string;
   /** Where snapshot blocks are staged; default the OS temp dir. */
   workDir?: string;
+  /**
+   * A superseded snapshot is deleted only once a block covering it has been in the store
+   * this long (by its ULID time), so a dump that listed the snapshot can still read it.
+   * Default 0 (delete at once). Dumps that outlast it re-plan (src/app).
+   */
+  pruneGraceMs?: number;
   log?: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
 }
 
@@ -92,20 +101,33 @@ export class HeadShipper {
     }
   }
 
-  /** Deletes this node's snapshots covered by another block of this node. */
+  /** Deletes this node's snapshots covered by other blocks of this node that are older than the grace. */
   private async prune(keep: string): Promise<void> {
     const { store, nodeId } = this.opts;
+    const grace = this.opts.pruneGraceMs ?? 0;
+    const settled = Date.now() - grace;
     const mine = (await remoteBlocks(store)).filter((m) => blockNode(m) === nodeId);
     for (const s of mine) {
       if (s.ulid === keep || !(s.compaction?.hints ?? []).includes(HEAD_SNAPSHOT_HINT)) continue;
       // Covered by the union of this node's newer blocks (typically: the regular block cut
       // from the head since, plus the newest snapshot).
-      const newer = mine.filter((o) => o.ulid !== s.ulid && (o.ulid === keep || o.ulid > s.ulid)).sort((a, b) => a.minTime - b.minTime);
+      const newer = mine
+        .filter((o) => o.ulid !== s.ulid && (o.ulid === keep || o.ulid > s.ulid) && (grace <= 0 || ulidTime(o.ulid) <= settled))
+        .sort((a, b) => a.minTime - b.minTime);
       let reach = s.minTime;
       for (const o of newer) if (o.minTime <= reach && o.maxTime > reach) reach = o.maxTime;
       if (reach < s.maxTime) continue;
       await store.delete(`${DATA_ROOT}/${s.ulid}/meta.json`);
       await store.deletePrefix(`${DATA_ROOT}/${s.ulid}`);
     }
+  }
+}
+
+/** Creation time (ms) encoded in a ULID; +Infinity when it cannot be read (never counts as settled). */
+function ulidTime(u: string): number {
+  try {
+    return decodeTime(u);
+  } catch {
+    return Infinity;
   }
 }

@@ -74,4 +74,19 @@ describe('HeadShipper', () => {
     expect(ids).not.toContain(second);
     expect(ids).toContain(otherId);
   });
+
+  test('with a prune grace, a superseded snapshot stays readable until its successor has been in the store that long', async () => {
+    await appendRange(db, T0, T0 + H);
+    const hs = new HeadShipper({ db, store, periodMs: 60_000, nodeId: 'node-a', pruneGraceMs: 1500 });
+    const first = await hs.shipOnce();
+    await appendRange(db, T0 + H, T0 + 2 * H);
+    const second = await hs.shipOnce();
+    expect((await remoteBlocks(store)).map((m) => m.ulid)).toEqual(expect.arrayContaining([first, second]));
+    await new Promise((r) => setTimeout(r, 1700)); // the second has settled, a third will not have
+    await appendRange(db, T0 + 2 * H, T0 + 2 * H + 60_000);
+    const third = await hs.shipOnce();
+    const ids = (await remoteBlocks(store)).map((m) => m.ulid);
+    expect(ids).not.toContain(first);
+    expect(ids).toEqual(expect.arrayContaining([second, third]));
+  });
 });
