@@ -202,7 +202,7 @@ export class TsdbDumpBuilder implements DumpBuilder {
             },
           );
         }
-        inputs.push(linked ? blockInput(m, dst) : this.downloadInput(m, dst));
+        inputs.push(linked ? blockInput(m, dst) : this.downloadInput(m, dst, sig));
       }
       // 2. Local blocks not (fully) shipped, hard-linked so compaction cannot pull them away.
       if (this.opts.db) {
@@ -332,7 +332,7 @@ export class TsdbDumpBuilder implements DumpBuilder {
   }
 
   /** A store block fetched into `dst` when its cluster comes up (S3, or a store on another file system). */
-  private downloadInput(m: ShippedMeta, dst: string): DumpInput {
+  private downloadInput(m: ShippedMeta, dst: string, signal: AbortSignal): DumpInput {
     const store = this.opts.store;
     return {
       name: `block ${m.ulid}`,
@@ -345,7 +345,8 @@ export class TsdbDumpBuilder implements DumpBuilder {
           const path = join(dst, key.slice(prefix.length + 1));
           await mkdir(dirname(path), { recursive: true });
           // Scratch copy: no fsync (the stage is deleted after the dump either way).
-          await pipeline(await store.get(key), createWriteStream(path, { flags: 'wx' }));
+          signal.throwIfAborted();
+          await pipeline(await store.get(key), createWriteStream(path, { flags: 'wx' }), { signal });
         }
         return openInput(dst);
       },
