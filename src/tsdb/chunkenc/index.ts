@@ -2,6 +2,7 @@
 export * from './chunk.js';
 export * from './errors.js';
 export * from './bstream.js';
+export * from './buffer-pool.js';
 export * from './xor.js';
 export * from './cut.js';
 export { floatHi, floatLo, floatFromBits } from './u64.js';

@@ -20,9 +20,13 @@
  * its page alive after release (ordinary GC), so a query running across a truncation
  * stays valid.
  */
+import { BufferPool } from '../chunkenc/buffer-pool.js';
+
 const TWO32 = 4294967296;
 
 export class ChunkArena {
+  /** Buffers of the series' open chunks (pooled views into shared slabs, see buffer-pool.ts). */
+  readonly openChunks: BufferPool;
   private readonly pageSize: number;
   private pages: (Uint8Array | null)[];
   private live: number[];
@@ -32,6 +36,7 @@ export class ChunkArena {
   private allocated: number;
 
   constructor(pageSize = 1 << 20) {
+    this.openChunks = new BufferPool();
     this.pageSize = pageSize;
     this.pages = [];
     this.live = [];

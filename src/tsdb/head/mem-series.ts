@@ -17,7 +17,9 @@
  * truncating builds a new array, and arena bytes never change. A query that captured
  * them keeps a consistent view whatever the head does next (our stand-in for
  * Prometheus's isolation, see read.ts). The open chunk's buffer is appended to in
- * place: readers capture a view with its sample count and never read past it.
+ * place and comes from the arena's pool (`ChunkArena.openChunks`): readers, block
+ * writers and cuts copy its bytes, so it goes back to the pool when the chunk is cut
+ * or truncated.
  *
  * Chunk cutting follows Prometheus 2.42 `appendPreprocessor` exactly, through
  * `chunkenc/cut.ts`: a chunk ends at the chunk-range boundary (`rangeForTimestamp`),
@@ -176,8 +178,11 @@ export class MemSeries implements HashedSeries<MemSeries> {
    */
   private cutNewHeadChunk(t: number, chunkRange: number, arena: ChunkArena): void {
     const c = this.head;
-    if (c !== null && this.headN > 0) this.pushCut(arena.put(c.bytes()), c.bytes().length, this.headMint, this.headMaxt);
-    const nc = new XORChunk();
+    if (c !== null) {
+      if (this.headN > 0) this.pushCut(arena.put(c.bytes()), c.bytes().length, this.headMint, this.headMaxt);
+      c.release();
+    }
+    const nc = new XORChunk(arena.openChunks);
     this.head = nc;
     this.headApp = nc.appender();
     this.headMint = t;
@@ -217,6 +222,7 @@ export class MemSeries implements HashedSeries<MemSeries> {
     if (this.head !== null && this.headN > 0 && this.headMaxt < mint) {
       // nextAt and the last value stay: the next sample is still checked against them.
       removed += this.headN;
+      this.head.release();
       this.head = null;
       this.headApp = null;
       this.headN = 0;
