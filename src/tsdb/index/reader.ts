@@ -34,7 +34,8 @@ const TWO32 = 4294967296;
 
 export class IndexReader {
   readonly path: string;
-  private readonly b: Uint8Array;
+  /** The whole index file; dropped by close() so a closed reader holds no index bytes. */
+  private b: Uint8Array;
   private readonly view: DataView;
   readonly version: number;
   readonly toc: TOC;
@@ -279,7 +280,8 @@ export class IndexReader {
 
   /** Releases the file bytes (nothing to close: the file was read at open). */
   close(): void {
-    /* nothing held open */
+    // Anything still holding a closed Block must not keep its index alive.
+    this.b = new Uint8Array(0);
   }
 }
 
