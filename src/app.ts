@@ -33,6 +33,7 @@ import { ClusterDiscovery, LeaderElector, openDb, type ClusterNode, type Db } fr
 import { LazyDbJobStore } from './app/cluster-job-store.js';
 import { jobLeaseMs, leaderTimings } from './app/cluster-timings.js';
 import { ReplanningBuilder } from './app/replanning-builder.js';
+import { DedupingJobControl } from './app/job-dedupe.js';
 import { createMetricsRegistry } from './app/metrics.js';
 import { buildScrapeTargets, type TargetSettings } from './app/targets.js';
 import { HeadShipper } from './dump/head-shipper.js';
@@ -308,7 +309,8 @@ export async function startApp(s: AppSettings, log: Logger): Promise<App> {
     }
     const api: ApiServer = await buildServer({
       jobStore,
-      jobs: runner,
+      // In a cluster one request sent to several nodes at once makes one job.
+      jobs: clusterDb ? new DedupingJobControl(runner, jobStore, clusterDb, log) : runner,
       stats: {
         async stats() {
           // The plugin's numbers over shipped blocks (max of series, sum of samples), widened by
