@@ -96,6 +96,12 @@ async function run(flags: RunFlags): Promise<number> {
   } catch (e) {
     const err = e as Error & { code?: string };
     log.fatal({ err: err.message, code: err.code }, 'start failed');
+    // A DataSource that cannot be parsed is a configuration error (the message names the
+    // part that is wrong and never the password), like the ones the loader reports.
+    if (err.code === 'MM_ERR_DSN_INVALID') {
+      process.stderr.write(`mm-metrics: configuration error: cluster.database.dataSource: ${err.message}\n`);
+      return 2;
+    }
     process.stderr.write(`mm-metrics: ${err.message}\n`);
     return 1;
   }

@@ -567,8 +567,8 @@ describe.each(CASES)('high availability on %s', (_title, c) => {
 
     const [badStart] = await Promise.allSettled([bad.start(), unreachable.start(), wrong.start(), notable.start()]);
     expect(badStart.status).toBe('rejected');
-    expect(bad.exitCode).not.toBe(0);
-    expect(bad.output).toMatch(/invalid data source \((port|host)\)/);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.output).toMatch(/configuration error: cluster\.database\.dataSource: invalid data source \((port|host)\)/);
 
     // Unreachable: serves the UI/API, its own stored data (node b's TSDB), and says why jobs are away.
     const stats = (await (await unreachable.api('tsdb/stats')).json()) as { head?: { num_series: number } };
