@@ -1,17 +1,19 @@
 /**
  * Wiring: settings → the objects of each role, and their start/stop order.
  *
- *   listener role (every node)  file store ─ job store ─ job runner (dump builder) ─ HTTP API + UI
- *   scraper role                local TSDB ─ scrape manager ─ shipper (─ head snapshots in a cluster)
+ *   every node     file store ─ local TSDB ─ block shipper ─ job store ─ job runner (dump
+ *                  builder) ─ HTTP API + UI
+ *   scraper role   scrape manager (─ periodic head snapshots in a cluster)
  *
- * Single node: both roles, always. Cluster (ClusterSettings.Enable): the listener role
- * always; the scraper role only while this node holds the leader lock, and scraping stops
- * the moment the lock is lost. The local TSDB stays open on every node (dumps read the
- * unshipped data it holds).
+ * Single node: both, always. Cluster (ClusterSettings.Enable): the scraper role only while
+ * this node holds the leader lock; scraping stops the moment the lock is lost, then the
+ * stint's last head snapshot is shipped. The local TSDB stays open on every node (dumps read
+ * the unshipped data it holds), and every node ships the blocks it cut. Jobs live in the
+ * Mattermost database (opened lazily: a node whose database is away still serves).
  *
- * start order: file store → TSDB → job store → runner → API listen → (cluster: discovery →
- * elector) → scraper role. stop: the reverse, each awaited; the shipper's final sync runs
- * after scraping stopped and before the TSDB closes.
+ * start order: file store → TSDB → shipper → (cluster DB) → job store → runner → API listen →
+ * (cluster: discovery → elector) → scraper role. stop: the reverse, each awaited; the
+ * shipper's final sync runs after scraping stopped and before the TSDB closes.
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
