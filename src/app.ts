@@ -33,7 +33,7 @@ import type { DumpJob, JobStore } from './jobs/types.js';
 import { buildServer, loadOrCreateAdminToken, BASE_PATH, type ApiServer, type TargetStatus as ApiTargetStatus, type AuthConfig } from './api/index.js';
 import { ClusterDiscovery, LeaderElector, openDb, type ClusterNode, type Db } from './cluster/index.js';
 import { LazyDbJobStore } from './app/cluster-job-store.js';
-import { jobLeaseMs, leaderTimings } from './app/cluster-timings.js';
+import { jobLeaseMs, leaderTimings, worstCaseTakeoverMs } from './app/cluster-timings.js';
 import { ReplanningBuilder } from './app/replanning-builder.js';
 import { DedupingJobControl } from './app/job-dedupe.js';
 import { createMetricsRegistry } from './app/metrics.js';
@@ -217,6 +217,9 @@ export async function startApp(s: AppSettings, log: Logger): Promise<App> {
       ? {
           userAgent: `${DEFAULT_USER_AGENT} (node ${nodeId.replace(/[^A-Za-z0-9._:@-]/g, '_').slice(0, 100)})`,
           jitterSeed: createHash('sha256').update(`mm-metrics-cluster:${s.cluster.clusterName}`).digest().readUInt32BE(0),
+          // A new leader's first samples must come within the takeover bound: what the
+          // election may use of it is worstCaseTakeoverMs, the rest bounds the first scrape.
+          firstScrapeWithinMs: Math.max(1000, s.cluster.takeoverBoundMs - worstCaseTakeoverMs(leaderTimings(s.cluster.takeoverBoundMs))),
         }
       : {};
     // A superseded snapshot stays a while for dumps that listed it (they re-plan after that).

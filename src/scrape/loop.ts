@@ -73,6 +73,13 @@ export interface ScrapeLoopOptions {
   stats: ScrapeStats | null;
   /** A cache to continue with (config reload of the same target); null for a new one. */
   cache: ScrapeCache | null;
+  /**
+   * Upper bound of the wait before the first scrape (ms). The per-target phase in
+   * [0, interval) is scaled into [0, this) so targets stay spread. Infinity (default):
+   * Prometheus's behaviour. A standby taking over in a cluster sets it so its first
+   * samples come within the takeover bound rather than up to a whole interval later.
+   */
+  firstScrapeWithinMs: number;
 }
 
 /** Totals across loops, read by `ScrapeManager.stats()` and the side-by-side bench. */
@@ -120,7 +127,7 @@ export class ScrapeLoop {
   constructor(target: Target, appendable: Appendable, opts: Partial<ScrapeLoopOptions> & Pick<ScrapeLoopOptions, 'newParser'>) {
     this.target = target;
     this.appendable = appendable;
-    this.opts = { jitterSeed: 0, userAgent: DEFAULT_USER_AGENT, logger: silentLogger, stats: null, cache: null, ...opts };
+    this.opts = { jitterSeed: 0, userAgent: DEFAULT_USER_AGENT, logger: silentLogger, stats: null, cache: null, firstScrapeWithinMs: Infinity, ...opts };
     const cfg = target.config;
     this.fetcher = new TargetFetcher(target.url, { timeout: target.timeout, bodySizeLimit: cfg.bodySizeLimit, userAgent: this.opts.userAgent });
     this.core = new ExpositionAppender(target.targetLabels, cfg, this.opts.newParser, this.opts.cache ?? new ScrapeCache());
@@ -177,7 +184,10 @@ export class ScrapeLoop {
   private async run(): Promise<void> {
     const interval = this.target.interval;
     const signal = this.loopAbort.signal;
-    if (!(await sleepUntil(Date.now() + this.target.offset(Date.now(), this.opts.jitterSeed), signal))) return;
+    let offset = this.target.offset(Date.now(), this.opts.jitterSeed);
+    const cap = this.opts.firstScrapeWithinMs;
+    if (cap < interval) offset = Math.floor((offset * Math.max(0, cap)) / interval);
+    if (!(await sleepUntil(Date.now() + offset, signal))) return;
     let aligned = Date.now();
     this.nextTick = aligned + interval;
     while (!signal.aborted) {

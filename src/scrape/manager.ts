@@ -26,10 +26,12 @@ export interface ScrapeManagerOptions {
   jitterSeed: number;
   userAgent: string;
   logger: ScrapeLogger;
+  /** See ScrapeLoopOptions.firstScrapeWithinMs (Infinity: Prometheus's first-scrape phase). */
+  firstScrapeWithinMs: number;
 }
 
 export function defaultScrapeManagerOptions(): ScrapeManagerOptions {
-  return { newParser: defaultNewParser, jitterSeed: fnv1a32(hostname()), userAgent: DEFAULT_USER_AGENT, logger: silentLogger };
+  return { newParser: defaultNewParser, jitterSeed: fnv1a32(hostname()), userAgent: DEFAULT_USER_AGENT, logger: silentLogger, firstScrapeWithinMs: Infinity };
 }
 
 export class ScrapeManager {
@@ -109,6 +111,7 @@ export class ScrapeManager {
         logger: this.opts.logger,
         stats: this.counters,
         cache,
+        firstScrapeWithinMs: this.opts.firstScrapeWithinMs,
       });
       this.loops.set(key, loop);
       if (this.running) loop.start();
