@@ -13,6 +13,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
@@ -89,6 +90,15 @@ async function waitUp(driver: DriverName, dsn: string, timeoutMs: number): Promi
     }
     await sleep(100);
   }
+}
+
+/** Private servers need root (runuser / --user=mysql) and the server binaries. */
+export function privatePostgresAvailable(): boolean {
+  return existsSync(`${PG_BIN}/initdb`) && existsSync('/usr/sbin/runuser') && process.getuid?.() === 0;
+}
+
+export function privateMariaDBAvailable(): boolean {
+  return existsSync('/usr/sbin/mariadbd') && existsSync('/usr/bin/mariadb-install-db') && process.getuid?.() === 0;
 }
 
 const pgDsn = (user: string, password: string, port: number, database: string): string =>
