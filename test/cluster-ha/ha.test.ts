@@ -256,7 +256,7 @@ describe.each(CASES)('high availability on %s', (_title, c) => {
     figure(`${c.name}_kill9_first_scrape_ms`, first.t - killAt, 'ms');
     figure(`${c.name}_kill9_scrape_gap_ms`, first.t - lastOld, 'ms');
     expect(acquired - killAt).toBeLessThanOrEqual(TAKEOVER_MS);
-    expect(first.t - killAt).toBeLessThanOrEqual(TAKEOVER_MS + INTERVAL_MS);
+    expect(first.t - killAt).toBeLessThanOrEqual(TAKEOVER_MS); // the first scrape itself is within the bound
     failovers.push({ kind: 'kill -9', from: old.name, to: neu.name, at: killAt, lastOld, firstNew: first.t });
   }, 4 * TAKEOVER_MS + 30_000);
 
@@ -275,7 +275,7 @@ describe.each(CASES)('high availability on %s', (_title, c) => {
     // Scraping stopped at the loss: no request of the old leader arrived after it.
     for (const f of fakes.values()) expect(f.log.filter((r) => r.by === old.name && r.t > lost.time + 50)).toEqual([]);
     expect(first.t).toBeGreaterThan(lost.time);
-    expect(first.t - cutAt).toBeLessThanOrEqual(TAKEOVER_MS + INTERVAL_MS);
+    expect(first.t - cutAt).toBeLessThanOrEqual(TAKEOVER_MS);
     failovers.push({ kind: 'cut', from: old.name, to: neu.name, at: cutAt, lastOld, firstNew: first.t });
     proxy.restore();
     await sleep(3 * POLL_MS);
@@ -292,7 +292,7 @@ describe.each(CASES)('high availability on %s', (_title, c) => {
     const first = await firstScrapeAfter('127.0.0.2', upAt, [], TAKEOVER_MS + INTERVAL_MS + 10_000);
     figure(`${c.name}_db_restart_down_ms`, upAt - crashAt, 'ms');
     figure(`${c.name}_db_restart_first_scrape_after_up_ms`, first.t - upAt, 'ms');
-    expect(first.t - upAt).toBeLessThanOrEqual(TAKEOVER_MS + INTERVAL_MS);
+    expect(first.t - upAt).toBeLessThanOrEqual(TAKEOVER_MS);
     const lost = old.events('lost scraper role').find((l) => l.time >= crashAt);
     expect(lost).toBeDefined();
     failovers.push({ kind: 'db restart', from: old.name, to: first.by, at: crashAt, lastOld: lastScrapeBy('127.0.0.2', old.name, first.t), firstNew: first.t });
