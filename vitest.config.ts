@@ -8,6 +8,8 @@ export default defineConfig({
     // Two cores here: run files in parallel on two workers; heavy suites
     // (Prometheus side-by-side, crash loops) serialise themselves with their own locks.
     pool: 'forks',
+    // Memory-bound tests collect garbage before measuring (globalThis.gc).
+    execArgv: ['--expose-gc'],
     maxWorkers: 2,
     reporters: ['default', './test/support/summary-reporter.ts'],
   },

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { JobExistsError } from '../../src/cluster/errors.js';
@@ -162,9 +165,12 @@ describe.each(DRIVERS)('DbJobStore on %s', (_name, c) => {
     const n = 200;
     const jobs = Array.from({ length: n }, (_, i) => pendingJob(2_000_000 + i));
     for (const j of jobs) await store.create(j);
-    const results = await Promise.all(
-      [1, 2, 3, 4].map((i) => runClaimer({ DRIVER: c.driver, DSN: t.dsn, TABLE: 'mmmetrics_jobs', OWNER: `proc${i}`, POOLS: '2', LOOPS: '3' })),
-    );
+    const barrier = await mkdtemp(join(tmpdir(), 'mm-claim-barrier-'));
+    const running = [1, 2, 3, 4].map((i) => runClaimer({ DRIVER: c.driver, DSN: t.dsn, TABLE: 'mmmetrics_jobs', OWNER: `proc${i}`, POOLS: '2', LOOPS: '3', BARRIER_DIR: barrier }));
+    for (let waited = 0; (await readdir(barrier)).length < 4 && waited < 60_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    await writeFile(join(barrier, 'go'), '');
+    const results = await Promise.all(running);
+    await rm(barrier, { recursive: true, force: true });
     const all = results.flatMap((r) => r.claimed);
     expect(results.every((r) => r.finishFailures === 0)).toBe(true);
     expect(all.length).toBe(n);
