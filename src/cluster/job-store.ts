@@ -343,7 +343,9 @@ async function ignoreCreateRace(p: Promise<unknown>): Promise<void> {
   try {
     await p;
   } catch (e) {
-    if (e instanceof DbError && (e.kind === 'duplicate' || e.sqlState === '42P07')) return;
+    // Concurrent CREATE … IF NOT EXISTS on PostgreSQL can still collide in the catalog:
+    // 42P07 duplicate_table, 42710 duplicate_object (`type "…" already exists`), 23505 on pg_type.
+    if (e instanceof DbError && (e.kind === 'duplicate' || e.sqlState === '42P07' || e.sqlState === '42710')) return;
     throw e;
   }
 }
