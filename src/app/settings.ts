@@ -4,7 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { fileStoreOptions, type Config } from '../config/index.js';
-import { openFileStore } from '../filestore/index.js';
+import { openFileStore } from '../filestore/open.js';
 import type { AppSettings } from '../app.js';
 
 /** "host:port", ":port", "[v6]:port" → parts; an empty host means all interfaces. */

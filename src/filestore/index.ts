@@ -22,21 +22,4 @@ export { LocalFileStore, defaultLocalOptions, openLocalFileStore, type LocalFile
 export { S3FileStore, defaultS3Options, openS3FileStore, MIN_PART_SIZE, MAX_PART_SIZE, type S3FileStoreOptions, type S3TraceEvent } from './s3.js';
 export { PrefixedFileStore } from './prefixed.js';
 
-import type { FileStore } from './filestore.js';
-import { openLocalFileStore, type LocalFileStoreOptions } from './local.js';
-import { openS3FileStore, type S3FileStoreOptions } from './s3.js';
-
-/** Backend selection, shaped like Mattermost's FileSettings.DriverName. */
-export type FileStoreOptions =
-  | ({ driver: 'local' } & Partial<LocalFileStoreOptions> & { root: string })
-  | ({ driver: 's3' } & Partial<S3FileStoreOptions> & { bucket: string });
-
-/** Opens the configured backend. Local creates its root; S3 does no I/O until used (call check()). */
-export async function openFileStore(opts: FileStoreOptions): Promise<FileStore> {
-  if (opts.driver === 'local') {
-    const { driver: _d, ...rest } = opts;
-    return openLocalFileStore(rest);
-  }
-  const { driver: _d, ...rest } = opts;
-  return openS3FileStore(rest);
-}
+export { openFileStore, type FileStoreOptions } from './open.js';
