@@ -5,10 +5,14 @@
  * ```
  *  <dir>/lock                 one writer process (head/lockfile.ts)
  *  <dir>/wal/…                WAL segments + checkpoint       ─► replayed into the head at open
+ *  <dir>/chunks_head/…        finished head chunks (Prometheus format, head/chunk-disk-mapper.ts)
+ *                             ─► attached to their series before the WAL replay (head/mmap-load.ts)
  *  <dir>/<ULID>/…             blocks (meta.json, index, chunks/, tombstones)
  *
  *  openDB ─► lock ─► remove *.tmp-for-creation/-deletion ─► load blocks (drop parents,
- *            deletable) ─► WAL.open (new segment) ─► replay checkpoint + segments
+ *            deletable) ─► load chunks_head (repair: drop a corrupt file and later ones)
+ *            ─► WAL.open (new segment) ─► replay checkpoint + segments (skipping samples
+ *            the chunks_head chunks hold)
  *            (repair a torn/corrupt tail, one log line) ─► ready
  *
  *  start() background loop, every compactionIntervalMs and after commits that make the
@@ -37,6 +41,8 @@ import { headBlockSeries } from './head/block.js';
 import { DEFAULT_BLOCK_RANGE, Head, type HeadStats } from './head/head.js';
 import { acquireDirLock, type DirLock } from './head/lockfile.js';
 import { replayWAL, type ReplayStats } from './head/replay.js';
+import { ChunkDiskMapper } from './head/chunk-disk-mapper.js';
+import { finishHeadChunks, loadHeadChunks, type HeadChunksStats } from './head/mmap-load.js';
 import { mergeQueriers } from './querier.js';
 import { newCheckpointFilter } from './record/index.js';
 import { checkpoint, DEFAULT_SEGMENT_SIZE, lastCheckpoint, WAL, type WalLogger } from './wal/index.js';
@@ -138,6 +144,8 @@ export interface DBStats {
   head: HeadStats;
   blocks: { count: number; numSeries: number; numSamples: number; numChunks: number; bytes: number; mint: number | null; maxt: number | null };
   replay: ReplayStats | null;
+  /** What loading chunks_head at open found (null: read-only, or not loaded). */
+  headChunks: HeadChunksStats | null;
 }
 
 /** A loaded block plus the bookkeeping the DB needs. */
@@ -192,6 +200,7 @@ export class DB {
   private lock: DirLock | null;
   private loaded: LoadedBlock[];
   private replayStats: ReplayStats | null;
+  private headChunksStats: HeadChunksStats | null;
   /** Head series refs removed by gc → WAL segment active then (checkpoints keep their Series records). */
   private readonly deletedRefs: Map<number, number>;
   private lastWALTruncation: number;
@@ -207,12 +216,17 @@ export class DB {
     this.dir = dir;
     this.opts = opts;
     this.readOnly = readOnly;
-    this.head = new Head({ chunkRange: opts.blockRange, wal: null, maxFutureMs: opts.maxFutureMs });
+    // A writable DB keeps finished head chunks in chunks_head/ (as Prometheus); a
+    // read-only one writes nothing, so its head keeps them in memory (the WAL replay
+    // from the last checkpoint rebuilds every head sample without chunks_head).
+    const chunkDisk = readOnly ? null : new ChunkDiskMapper(join(dir, 'chunks_head'), { logger: opts.logger });
+    this.head = new Head({ chunkRange: opts.blockRange, wal: null, maxFutureMs: opts.maxFutureMs, chunkDisk });
     this.metrics = new DBMetrics();
     this.wal = null;
     this.lock = lock;
     this.loaded = [];
     this.replayStats = null;
+    this.headChunksStats = null;
     this.deletedRefs = new Map();
     this.lastWALTruncation = -Infinity;
     this.opChain = Promise.resolve();
@@ -230,6 +244,11 @@ export class DB {
     } catch (e) {
       for (const b of this.loaded) await b.block.close().catch(() => {});
       this.loaded = [];
+      try {
+        this.head.opts.chunkDisk?.close();
+      } catch {
+        // already failing; the open error is the one to report
+      }
       this.closed = true;
       throw e;
     }
@@ -244,6 +263,8 @@ export class DB {
       this.replayStats = await this.replay(walDir, Infinity);
       return;
     }
+    const disk = this.head.opts.chunkDisk;
+    if (disk !== null) this.headChunksStats = loadHeadChunks(this.head, disk, this.opts.logger);
     const wal = await WAL.open(walDir, {
       segmentSize: this.opts.walSegmentSize,
       compress: this.opts.walCompression,
@@ -253,6 +274,7 @@ export class DB {
     this.wal = wal;
     try {
       this.replayStats = await this.replay(walDir, wal.activeSegment - 1);
+      finishHeadChunks(this.head);
     } catch (e) {
       await wal.close();
       throw e;
@@ -342,6 +364,7 @@ export class DB {
       head: this.head.stats(),
       blocks: { count: this.loaded.length, numSeries, numSamples, numChunks, bytes, mint: mint === Infinity ? null : mint, maxt: maxt === -Infinity ? null : maxt },
       replay: this.replayStats,
+      headChunks: this.headChunksStats,
     };
   }
 
@@ -424,7 +447,7 @@ export class DB {
 
   /** Writes [mint, maxt) of the head as a block in the data dir, loads it, truncates the head. */
   private async persistHeadRange(mint: number, maxt: number): Promise<void> {
-    const series = headBlockSeries(this.head, mint, maxt);
+    const series = headBlockSeries(this.head, mint, maxt, { lazy: true });
     try {
       const meta = await writeBlock(this.dir, { mint, maxt, series });
       if (meta !== null) {
@@ -519,7 +542,8 @@ export class DB {
 
   /** Deletes blocks past time/size retention, marked deletable, or superseded (parents). */
   private async applyRetention(): Promise<void> {
-    const walBytes = this.wal !== null ? await dirSize(this.wal.dir) : 0;
+    // Head bytes = WAL + chunks_head, as Prometheus's size retention counts them.
+    const walBytes = (this.wal !== null ? await dirSize(this.wal.dir) : 0) + (this.head.opts.chunkDisk?.size() ?? 0);
     const sizes = new Map(this.loaded.map((b) => [b.meta.ulid, b.bytes]));
     const del = deletableBlocks(this.blocks(), { retentionMs: this.opts.retentionMs, maxBytes: this.opts.maxBytes, headBytes: walBytes }, sizes);
     if (del.size > 0) await this.deleteBlocks(del);
@@ -615,7 +639,7 @@ export class DB {
       const hi = Math.min(maxt, h.maxTime);
       if (lo > hi) return null;
       await mkdir(destDir, { recursive: true });
-      return writeBlock(destDir, { mint: lo, maxt: hi + 1, series: headBlockSeries(h, lo, hi + 1) });
+      return writeBlock(destDir, { mint: lo, maxt: hi + 1, series: headBlockSeries(h, lo, hi + 1, { lazy: true }) });
     });
   }
 
@@ -634,6 +658,11 @@ export class DB {
     } catch (e) {
       first = e;
     }
+    try {
+      this.head.opts.chunkDisk?.close();
+    } catch (e) {
+      first ??= e;
+    }
     for (const b of this.loaded) {
       try {
         await b.block.close();
@@ -649,17 +678,16 @@ export class DB {
 
 /**
  * Removes `*.tmp-for-creation`, `*.tmp-for-deletion` and legacy `<ULID>.tmp` leftovers
- * (Prometheus removeBestEffortTmpDirs). Also removes Prometheus's head chunk files
- * (`chunks_head/`) and memory snapshots (`chunk_snapshot.*`) if a Prometheus used this
- * directory before: we do not maintain them, so after our writes they would be stale, and
- * a later Prometheus would attach their chunks to series refs we reuse. Without them
- * Prometheus simply replays the WAL, which holds the same samples.
+ * (Prometheus removeBestEffortTmpDirs). Also removes Prometheus's memory snapshots
+ * (`chunk_snapshot.*`, written only with its memory-snapshot-on-shutdown feature): we do
+ * not maintain them, so after our writes they would be stale. (`chunks_head/` is ours
+ * too now and is kept: head/chunk-disk-mapper.ts.)
  */
 async function removeTmpDirs(dir: string, logger: DBLogger): Promise<void> {
   for (const name of await readdir(dir)) {
-    if (name === 'chunks_head' || name.startsWith('chunk_snapshot.')) {
+    if (name.startsWith('chunk_snapshot.')) {
       await rm(join(dir, name), { recursive: true, force: true });
-      logger.info({ dir: name }, 'removed Prometheus head chunk files (the WAL holds the same samples)');
+      logger.info({ dir: name }, 'removed Prometheus memory snapshot (the WAL holds the same samples)');
       continue;
     }
     const base = name.replace(/\.(tmp-for-creation|tmp-for-deletion|tmp)$/, '');

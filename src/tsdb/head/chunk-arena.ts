@@ -21,6 +21,7 @@
  * stays valid.
  */
 import { BufferPool } from '../chunkenc/buffer-pool.js';
+import type { ChunkDiskMapper } from './chunk-disk-mapper.js';
 
 const TWO32 = 4294967296;
 
@@ -34,8 +35,15 @@ export class ChunkArena {
   private pos: number;
   /** Bytes held by pages (allocated, live or not). */
   private allocated: number;
+  /**
+   * When set, finished chunks go to `chunks_head/` files instead of pages, and
+   * locations are Prometheus ChunkDiskMapperRefs (see chunk-disk-mapper.ts). Fixed at
+   * construction of the head: a head never mixes the two kinds of location.
+   */
+  readonly disk: ChunkDiskMapper | null;
 
-  constructor(pageSize = 1 << 20) {
+  constructor(pageSize = 1 << 20, disk: ChunkDiskMapper | null = null) {
+    this.disk = disk;
     this.openChunks = new BufferPool();
     this.pageSize = pageSize;
     this.pages = [];
@@ -43,6 +51,30 @@ export class ChunkArena {
     this.cur = -1;
     this.pos = 0;
     this.allocated = 0;
+  }
+
+  /**
+   * Stores a finished XOR chunk of series `seriesRef` and returns its location: a
+   * chunks_head reference when the head has a disk mapper, else an arena location.
+   */
+  store(seriesRef: number, mint: number, maxt: number, b: Uint8Array): number {
+    const d = this.disk;
+    return d !== null ? d.write(seriesRef, mint, maxt, 1, b) : this.put(b);
+  }
+
+  /**
+   * The bytes of a finished chunk. From disk: a private copy (one pread, or from the
+   * write buffer). In memory: a view that pins its page. Either way the caller may keep
+   * it across later cuts, truncations and file deletions.
+   */
+  read(loc: number, len: number): Uint8Array {
+    const d = this.disk;
+    return d !== null ? d.read(loc, len) : this.view(loc, len);
+  }
+
+  /** Forgets a finished chunk (truncation): frees its page bytes; disk files go as a whole at truncation. */
+  release(loc: number, len: number): void {
+    if (this.disk === null) this.free(loc, len);
   }
 
   /** Copies `b` into the arena and returns its location. */

@@ -27,6 +27,8 @@ import { InvalidLabelsError, type Labels } from '../../storage/index.js';
 import { MemPostings } from './postings.js';
 import { labelsHash, SeriesMap } from './series-map.js';
 import { ChunkArena } from './chunk-arena.js';
+import type { ChunkDiskMapper } from './chunk-disk-mapper.js';
+import { attachLoadedChunks, minLiveChunkFile, type PendingChunks } from './mmap-load.js';
 import { MemSeries } from './mem-series.js';
 import { HeadAppender } from './head-append.js';
 import { HeadQuerier } from './read.js';
@@ -51,10 +53,16 @@ export interface HeadOptions {
    * single far-future sample makes the head cut many empty-ish blocks.
    */
   maxFutureMs: number;
+  /**
+   * Where finished chunks go (`<dir>/chunks_head`, Prometheus format, see
+   * chunk-disk-mapper.ts); null keeps them in memory (heads without a directory:
+   * read-only DBs, tests, benchmarks).
+   */
+  chunkDisk: ChunkDiskMapper | null;
 }
 
 export function defaultHeadOptions(): HeadOptions {
-  return { chunkRange: DEFAULT_BLOCK_RANGE, wal: null, maxFutureMs: Infinity };
+  return { chunkRange: DEFAULT_BLOCK_RANGE, wal: null, maxFutureMs: Infinity, chunkDisk: null };
 }
 
 /** Counters for the head's metrics (Prometheus headMetrics names in comments). */
@@ -126,13 +134,15 @@ export class Head {
   readonly openAppenders: Set<HeadAppender>;
   /** Called after a commit leaves the head spanning > 1.5 chunk ranges (the DB schedules a cut). */
   compactableHook: (() => void) | null;
+  /** Chunks loaded from chunks_head at startup, by series ref, until WAL replay creates the series (mmap-load.ts). */
+  pendingChunks: PendingChunks | null;
 
   constructor(opts: Partial<HeadOptions> = {}) {
     this.opts = { ...defaultHeadOptions(), ...opts };
     if (!(this.opts.chunkRange > 0)) throw new RangeError(`head chunk range must be positive, got ${this.opts.chunkRange}`);
     this.series = new SeriesMap();
     this.postings = new MemPostings();
-    this.arena = new ChunkArena();
+    this.arena = new ChunkArena(1 << 20, this.opts.chunkDisk);
     this.metrics = new HeadMetrics();
     this.minTime = Infinity;
     this.maxTime = -Infinity;
@@ -142,6 +152,7 @@ export class Head {
     this.commitSeq = 0;
     this.openAppenders = new Set();
     this.compactableHook = null;
+    this.pendingChunks = null;
   }
 
   /** True when the head holds no samples. */
@@ -193,6 +204,7 @@ export class Head {
     if (ref > this.lastSeriesRef) this.lastSeriesRef = ref;
     const ns = this.createSeries(ref, this.series.intern(lset), hash);
     ns.logged = true;
+    if (this.pendingChunks !== null) attachLoadedChunks(this, ns);
     return ns;
   }
 
@@ -271,6 +283,9 @@ export class Head {
     }
     for (const ref of deleted.keys()) this.series.remove(this.series.getByRef(ref) as MemSeries);
     this.postings.delete(deleted);
+    // chunks_head files no live chunk is in go (a new file is cut first), as Prometheus.
+    const disk = this.opts.chunkDisk;
+    if (disk !== null) disk.truncate(minLiveChunkFile(this));
     if (deleted.size > 0) {
       this.series.trim();
       this.series.rebuildStrings();

@@ -6,8 +6,10 @@
  * ```
  *  MemSeries
  *  ├─ ref, lset (interned strings), hash, hashNext ─► SeriesMap bookkeeping
- *  ├─ cutMeta: number[]     [mint0, maxt0, loc0, len0, mint1, …]   finished chunks; bytes in the
- *  │                        head's ChunkArena at loc (shared pages, see chunk-arena.ts)
+ *  ├─ cutMeta: number[]     [mint0, maxt0, loc0, size0, mint1, …]   finished chunks; bytes in
+ *  │                        chunks_head/ files (loc = ChunkDiskMapperRef, chunk-disk-mapper.ts)
+ *  │                        or, for a head without a directory, in the ChunkArena's pages;
+ *  │                        size = byte length * 65536 + sample count (metaLen/metaSamples)
  *  ├─ head: XORChunk + its appender         the open chunk, samples [headMint, headMaxt], headN of them
  *  ├─ nextAt                                 cut the open chunk at the first sample ≥ nextAt
  *  └─ lastHi/lastLo/lastStale                 bits of the newest value (duplicate detection)
@@ -33,8 +35,23 @@ import { computeChunkEndTime, rangeForTimestamp, SAMPLES_PER_CHUNK } from '../ch
 import type { ChunkArena } from './chunk-arena.js';
 import type { HashedSeries } from './series-map.js';
 
-/** Fields per finished chunk in `cutMeta`: mint, maxt, arena location, byte length. */
+/** Fields per finished chunk in `cutMeta`: mint, maxt, location, size (byte length and sample count packed). */
 export const META_STRIDE = 4;
+
+/** Packs a chunk's byte length and sample count (≤ 65535) into one `cutMeta` field. */
+export function packSize(len: number, numSamples: number): number {
+  return len * 65536 + numSamples;
+}
+
+/** Byte length of a finished chunk from its packed size (`cutMeta[k + 3]`). */
+export function metaLen(size: number): number {
+  return Math.floor(size / 65536);
+}
+
+/** Sample count of a finished chunk from its packed size (`cutMeta[k + 3]`). */
+export function metaSamples(size: number): number {
+  return size % 65536;
+}
 const EMPTY_META: readonly number[] = Object.freeze([]) as readonly number[];
 
 /** Result codes of `appendable`/`append`: small ints, no allocation on the hot path. */
@@ -56,7 +73,7 @@ export class MemSeries implements HashedSeries<MemSeries> {
   readonly hash: number;
   hashNext: MemSeries | null;
 
-  /** Per finished chunk: mint, maxt (inclusive), arena location, length; replaced (never mutated) on cut and truncation. */
+  /** Per finished chunk: mint, maxt (inclusive), location, packed size; replaced (never mutated) on cut and truncation. */
   cutMeta: readonly number[];
   /** The open chunk, null when the series has none (new, or just truncated). */
   head: XORChunk | null;
@@ -173,13 +190,16 @@ export class MemSeries implements HashedSeries<MemSeries> {
   }
 
   /**
-   * Moves the open chunk (if it has samples) to the finished chunks (its bytes copied
-   * into the arena, exact size) and opens a new one starting at `t`.
+   * Moves the open chunk (if it has samples) to the finished chunks (written to
+   * chunks_head, or copied into the arena at exact size) and opens a new one at `t`.
    */
   private cutNewHeadChunk(t: number, chunkRange: number, arena: ChunkArena): void {
     const c = this.head;
     if (c !== null) {
-      if (this.headN > 0) this.pushCut(arena.put(c.bytes()), c.bytes().length, this.headMint, this.headMaxt);
+      if (this.headN > 0) {
+        const b = c.bytes();
+        this.pushCut(arena.store(this.ref, this.headMint, this.headMaxt, b), packSize(b.length, this.headN), this.headMint, this.headMaxt);
+      }
       c.release();
     }
     const nc = new XORChunk(arena.openChunks);
@@ -191,21 +211,22 @@ export class MemSeries implements HashedSeries<MemSeries> {
     this.nextAt = rangeForTimestamp(t, chunkRange);
   }
 
-  /** Records a finished chunk stored at arena location `loc`. */
-  pushCut(loc: number, len: number, mint: number, maxt: number): void {
+  /** Records a finished chunk stored at `loc` (`size` from `packSize`). */
+  pushCut(loc: number, size: number, mint: number, maxt: number): void {
     const om = this.cutMeta;
     const nm = new Array<number>(om.length + META_STRIDE);
     for (let i = 0; i < om.length; i++) nm[i] = om[i] as number;
     nm[om.length] = mint;
     nm[om.length + 1] = maxt;
     nm[om.length + 2] = loc;
-    nm[om.length + 3] = len;
+    nm[om.length + 3] = size;
     this.cutMeta = nm;
   }
 
   /**
    * Drops every chunk whose newest sample is older than `mint` (Prometheus
-   * `truncateChunksBefore`), releasing its arena bytes. Returns the samples removed.
+   * `truncateChunksBefore`), releasing its arena bytes (chunks_head files go whole,
+   * see Head.truncateMemory). Returns the samples removed.
    * A chunk that straddles `mint` is kept whole, as in Prometheus.
    */
   truncateChunksBefore(mint: number, arena: ChunkArena): number {
@@ -213,9 +234,9 @@ export class MemSeries implements HashedSeries<MemSeries> {
     const m = this.cutMeta;
     let k = 0;
     while (k < m.length && (m[k + 1] as number) < mint) {
-      const loc = m[k + 2] as number;
-      removed += arena.be16(loc);
-      arena.free(loc, m[k + 3] as number);
+      const size = m[k + 3] as number;
+      removed += metaSamples(size);
+      arena.release(m[k + 2] as number, metaLen(size));
       k += META_STRIDE;
     }
     if (k > 0) this.cutMeta = k === m.length ? EMPTY_META : m.slice(k);
@@ -231,10 +252,10 @@ export class MemSeries implements HashedSeries<MemSeries> {
   }
 
   /** Samples held (finished chunks + open chunk). */
-  numSamples(arena: ChunkArena): number {
+  numSamples(): number {
     let n = this.headN;
     const m = this.cutMeta;
-    for (let k = 0; k < m.length; k += META_STRIDE) n += arena.be16(m[k + 2] as number);
+    for (let k = 3; k < m.length; k += META_STRIDE) n += metaSamples(m[k] as number);
     return n;
   }
 
@@ -242,7 +263,7 @@ export class MemSeries implements HashedSeries<MemSeries> {
   chunkBytes(): number {
     let n = this.head !== null && this.headN > 0 ? this.head.bytes().length : 0;
     const m = this.cutMeta;
-    for (let k = 3; k < m.length; k += META_STRIDE) n += m[k] as number;
+    for (let k = 3; k < m.length; k += META_STRIDE) n += metaLen(m[k] as number);
     return n;
   }
 }

@@ -11,9 +11,11 @@
  *                                             (one XORIterator reset per chunk)
  * ```
  *
- * Consistency without locks: `iterator()` captures views of the series' finished chunks
- * (arena bytes never change) and a copy of the open chunk's bytes (its sample count is
- * rewritten in place by appends), synchronously. Appends that happen while the iterator
+ * Consistency without locks: `iterator()` captures the series' finished chunks
+ * synchronously: copies read from chunks_head (one buffer per series; a file deleted
+ * by a later truncation does not matter then) or, for a head without a directory,
+ * views of arena pages (never rewritten) — and a copy of the open chunk's bytes (its
+ * sample count is rewritten in place by appends). Appends that happen while the iterator
  * is consumed (across `await`s) therefore never show, so the iterator keeps seeing
  * exactly the samples that were committed when it was created.
  * A commit is applied to memory in one synchronous step, so no half-applied commit is
@@ -34,7 +36,7 @@ import {
 import { XORIterator } from '../chunkenc/xor.js';
 import type { Head } from './head.js';
 import type { ChunkArena } from './chunk-arena.js';
-import { META_STRIDE, type MemSeries } from './mem-series.js';
+import { META_STRIDE, metaLen, type MemSeries } from './mem-series.js';
 
 const EMPTY_BYTES = new Uint8Array(0);
 
@@ -212,11 +214,27 @@ export class HeadSeriesIterator implements SampleIterator {
   reset(s: MemSeries, arena: ChunkArena, mint: number, maxt: number): void {
     let n = 0;
     const m = s.cutMeta;
+    const disk = arena.disk;
+    // From disk: one buffer for all the series' chunks in range, filled by preads.
+    let buf: Uint8Array | null = null;
+    let at = 0;
+    if (disk !== null) {
+      let total = 0;
+      for (let k = 0; k < m.length; k += META_STRIDE) if ((m[k + 1] as number) >= mint && (m[k] as number) <= maxt) total += metaLen(m[k + 3] as number);
+      if (total > 0) buf = new Uint8Array(total);
+    }
     for (let k = 0; k < m.length; k += META_STRIDE) {
       const cmint = m[k] as number;
       const cmaxt = m[k + 1] as number;
       if (cmaxt < mint || cmint > maxt) continue;
-      this.views[n] = arena.view(m[k + 2] as number, m[k + 3] as number);
+      const len = metaLen(m[k + 3] as number);
+      if (disk !== null) {
+        (disk as NonNullable<typeof disk>).readInto(m[k + 2] as number, len, buf as Uint8Array, at);
+        this.views[n] = (buf as Uint8Array).subarray(at, at + len);
+        at += len;
+      } else {
+        this.views[n] = arena.view(m[k + 2] as number, len);
+      }
       this.mints[n] = cmint;
       this.maxts[n] = cmaxt;
       n++;

@@ -22,6 +22,7 @@ import { decodeSamples, decodeSeries, RecordError, recordType, RecordType, recor
 import { CorruptionError, listSegmentsSync, openReader, type SegmentRange } from '../wal/index.js';
 import type { Head } from './head.js';
 import { AppendResult, type MemSeries } from './mem-series.js';
+import { Rejected, replayRejected } from './mmap-load.js';
 
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
@@ -225,7 +226,13 @@ class ReplayState {
         if (t < this.mint) this.mint = t;
         if (t > this.maxt) this.maxt = t;
       } else {
-        st.rejected++;
+        // With chunks from chunks_head attached, samples they hold are skipped (mmap-load.ts).
+        const r = h.pendingChunks === null ? Rejected.Rejected : replayRejected(h, s, t, hi, lo, isStale, range, arena);
+        if (r === Rejected.Appended) {
+          appended++;
+          if (t < this.mint) this.mint = t;
+          if (t > this.maxt) this.maxt = t;
+        } else if (r === Rejected.Rejected) st.rejected++;
       }
     }
     st.samplesAppended += appended;
