@@ -32,7 +32,7 @@
  */
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Appender, Querier } from '../storage/index.js';
+import type { Appender, Matcher, Querier } from '../storage/index.js';
 import { openBlock, readMetaFile, writeBlock, writeMetaFile, type Block, type BlockMeta } from './block/index.js';
 import { compactSources } from './compact/compactor.js';
 import { compactionRanges, deletableBlocks, headCompactable, headCutRange, planCompaction, type DeleteReason } from './compact/plan.js';
@@ -41,9 +41,10 @@ import { headBlockSeries } from './head/block.js';
 import { DEFAULT_BLOCK_RANGE, Head, type HeadStats } from './head/head.js';
 import { acquireDirLock, type DirLock } from './head/lockfile.js';
 import { replayWAL, type ReplayStats } from './head/replay.js';
-import { ChunkDiskMapper } from './head/chunk-disk-mapper.js';
+import { ChunkDiskMapper, DEFAULT_WRITE_BUFFER_SIZE, MAX_HEAD_CHUNK_FILE_SIZE } from './head/chunk-disk-mapper.js';
 import { finishHeadChunks, loadHeadChunks, type HeadChunksStats } from './head/mmap-load.js';
 import { mergeQueriers } from './querier.js';
+import { deleteInBlock, deleteInHead, TombstoneFilterQuerier, validateDeleteArgs, withoutDeleted } from './delete.js';
 import { newCheckpointFilter } from './record/index.js';
 import { checkpoint, DEFAULT_SEGMENT_SIZE, lastCheckpoint, WAL, type WalLogger } from './wal/index.js';
 
@@ -99,6 +100,9 @@ export interface DBOptions {
   maxFutureMs: number;
   /** Take `<dir>/lock` (default true). */
   lockfile: boolean;
+  /** chunks_head write buffer (Prometheus default 4 MiB) and file size limit (128 MiB); small values for tests. */
+  headChunkWriteBufferSize: number;
+  headChunkFileSize: number;
   logger: DBLogger;
 }
 
@@ -116,6 +120,8 @@ export function defaultDBOptions(): DBOptions {
     walSync: true,
     maxFutureMs: Infinity,
     lockfile: true,
+    headChunkWriteBufferSize: DEFAULT_WRITE_BUFFER_SIZE,
+    headChunkFileSize: MAX_HEAD_CHUNK_FILE_SIZE,
     logger: stderrDBLogger,
   };
 }
@@ -219,7 +225,7 @@ export class DB {
     // A writable DB keeps finished head chunks in chunks_head/ (as Prometheus); a
     // read-only one writes nothing, so its head keeps them in memory (the WAL replay
     // from the last checkpoint rebuilds every head sample without chunks_head).
-    const chunkDisk = readOnly ? null : new ChunkDiskMapper(join(dir, 'chunks_head'), { logger: opts.logger });
+    const chunkDisk = readOnly ? null : new ChunkDiskMapper(join(dir, 'chunks_head'), { logger: opts.logger, writeBufferSize: opts.headChunkWriteBufferSize, maxFileSize: opts.headChunkFileSize });
     this.head = new Head({ chunkRange: opts.blockRange, wal: null, maxFutureMs: opts.maxFutureMs, chunkDisk });
     this.metrics = new DBMetrics();
     this.wal = null;
@@ -336,7 +342,8 @@ export class DB {
     // Each block querier holds a read reference on its block until closed.
     for (const b of this.loaded) if (b.block.overlapsClosedInterval(mint, maxt)) qs.push(b.block.querier(mint, maxt));
     const h = this.head;
-    if (!h.isEmpty() && h.maxTime >= mint && h.minTime <= maxt) qs.push(h.querier(mint, maxt));
+    // Head tombstones (delete.ts) are applied by a wrapper; blocks apply their own.
+    if (!h.isEmpty() && h.maxTime >= mint && h.minTime <= maxt) qs.push(h.tombstones.size > 0 ? new TombstoneFilterQuerier(h.querier(mint, maxt), h) : h.querier(mint, maxt));
     return qs.length === 0 ? h.querier(mint, maxt) : mergeQueriers(qs);
   }
 
@@ -447,7 +454,7 @@ export class DB {
 
   /** Writes [mint, maxt) of the head as a block in the data dir, loads it, truncates the head. */
   private async persistHeadRange(mint: number, maxt: number): Promise<void> {
-    const series = headBlockSeries(this.head, mint, maxt, { lazy: true });
+    const series = withoutDeleted(this.head, headBlockSeries(this.head, mint, maxt, { lazy: true }));
     try {
       const meta = await writeBlock(this.dir, { mint, maxt, series });
       if (meta !== null) {
@@ -623,6 +630,65 @@ export class DB {
     }
   }
 
+  // --- series deletion (delete.ts) -------------------------------------------------
+
+  /**
+   * Deletes the samples in [mint, maxt] (ms, inclusive) of the series matching all
+   * `matchers` (Prometheus `DB.Delete`): tombstones in every overlapping block (file +
+   * meta.json rewritten durably) and in the head (Tombstones WAL record first). Queries
+   * stop returning the samples at once; head cuts, compaction and `cleanTombstones()`
+   * drop them from disk. Bad arguments reject with `DeleteError` and change nothing.
+   * Returns how many intervals were added to blocks and to the head.
+   */
+  delete(mint: number, maxt: number, matchers: readonly Matcher[]): Promise<{ blockIntervals: number; headIntervals: number }> {
+    if (this.readOnly) return Promise.reject(new DBError(ERR_DB_READ_ONLY, `tsdb ${this.dir} is open read-only`));
+    try {
+      validateDeleteArgs(mint, maxt, matchers);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.exclusive(async () => {
+      if (this.closed) throw new DBError(ERR_DB_CLOSED, `tsdb ${this.dir} is closed`);
+      let blockIntervals = 0;
+      for (const b of this.loaded) if (b.block.overlapsClosedInterval(mint, maxt)) blockIntervals += await deleteInBlock(b.block, mint, maxt, matchers);
+      const headIntervals = await deleteInHead(this.head, mint, maxt, matchers);
+      this.opts.logger.info({ mint, maxt, matchers: matchers.map((m) => m.toString()).join(','), blockIntervals, headIntervals }, 'delete series');
+      return { blockIntervals, headIntervals };
+    });
+  }
+
+  /**
+   * Rewrites every block that has tombstones without the deleted data (Prometheus
+   * `CleanTombstones`): the new block (level 1, own ULID as source, the old one as
+   * parent) is written and loaded before the old one is deleted, so a crash at any point
+   * leaves either the old block or the new one (a reopen deletes a listed parent). A
+   * block whose every sample was deleted is just deleted. Returns the ULIDs replaced.
+   */
+  cleanTombstones(): Promise<{ replaced: string[]; created: string[] }> {
+    if (this.readOnly) return Promise.reject(new DBError(ERR_DB_READ_ONLY, `tsdb ${this.dir} is open read-only`));
+    return this.exclusive(async () => {
+      if (this.closed) throw new DBError(ERR_DB_CLOSED, `tsdb ${this.dir} is closed`);
+      const replaced: string[] = [];
+      const created: string[] = [];
+      for (const b of [...this.loaded]) {
+        if (b.block.tombstones().total() === 0) continue;
+        const m = b.meta;
+        const res = await compactSources([blockSource(b.block)], this.dir, { mint: m.minTime, maxt: m.maxTime, level: 1, ownSources: true, recordParents: true, metaRange: 'requested' });
+        if (res === null) {
+          await this.rewriteMeta(b, { deletable: true });
+          await this.deleteBlocks(new Map([[m.ulid, 'deletable' as const]]));
+        } else {
+          await this.addBlock(res.dir);
+          await this.deleteBlocks(new Map([[m.ulid, 'parent' as const]]));
+          created.push(res.meta.ulid);
+        }
+        replaced.push(m.ulid);
+        this.opts.logger.info({ ulid: m.ulid, replacement: res?.meta.ulid ?? null }, 'clean tombstones');
+      }
+      return { replaced, created };
+    });
+  }
+
   // --- snapshots for the dump builder -----------------------------------------------
 
   /**
@@ -639,7 +705,7 @@ export class DB {
       const hi = Math.min(maxt, h.maxTime);
       if (lo > hi) return null;
       await mkdir(destDir, { recursive: true });
-      return writeBlock(destDir, { mint: lo, maxt: hi + 1, series: headBlockSeries(h, lo, hi + 1, { lazy: true }) });
+      return writeBlock(destDir, { mint: lo, maxt: hi + 1, series: withoutDeleted(h, headBlockSeries(h, lo, hi + 1, { lazy: true })) });
     });
   }
 

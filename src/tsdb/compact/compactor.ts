@@ -59,6 +59,11 @@ export interface CompactOptions {
   metaRange?: 'requested' | 'data';
   /** Extra compaction hints. */
   hints?: string[];
+  /**
+   * meta.compaction.sources = [the new ULID] instead of the union of the inputs' sources
+   * (Prometheus `Compactor.Write`, used by CleanTombstones).
+   */
+  ownSources?: boolean;
   /** Called with the fraction of series done (0–1). */
   onProgress?: (fraction: number) => void;
   signal?: AbortSignal;
@@ -143,8 +148,14 @@ export async function compactSources(sources: readonly SeriesSource[], parentDir
       let deleted: Interval[] | null = null;
       for (const [si, sid] of e.refs) {
         const src = sources[si] as SeriesSource;
-        for (const c of src.chunks(sid)) inChunks.push(c);
         const d = src.deleted(sid);
+        if (d && d.length > 0 && e.refs.length > 1) {
+          // A source's tombstones delete only its own samples (Prometheus applies them per
+          // block): drop them from this source's chunks before merging with the others.
+          merger.merge(src.chunks(sid), -Infinity, Infinity, d, inChunks);
+          continue;
+        }
+        for (const c of src.chunks(sid)) inChunks.push(c);
         if (d && d.length > 0) (deleted ??= []).push(...d);
       }
       const n = merger.merge(inChunks, mint, maxt - 1, deleted, outChunks);
@@ -179,7 +190,7 @@ export async function compactSources(sources: readonly SeriesSource[], parentDir
       stats: { numSamples, numSeries, numChunks },
       compaction: {
         level,
-        sources: srcUlids.length > 0 ? srcUlids : [id],
+        sources: srcUlids.length > 0 && opts.ownSources !== true ? srcUlids : [id],
         ...(parents.length > 0 ? { parents } : {}),
         ...(opts.hints && opts.hints.length > 0 ? { hints: opts.hints } : {}),
       },

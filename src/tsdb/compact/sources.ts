@@ -6,6 +6,7 @@ import type { Block } from '../block/index.js';
 import type { ChunkMeta } from '../chunks/index.js';
 import type { Head } from '../head/head.js';
 import { headBlockSeries } from '../head/block.js';
+import { labelsHash } from '../head/series-map.js';
 import { XORChunk } from '../chunkenc/index.js';
 import type { SeriesSource } from './compactor.js';
 import type { Interval } from './merge-chunks.js';
@@ -53,6 +54,13 @@ export function headSource(head: Head, mint: number, maxt: number): SeriesSource
     parent: null,
     series: () => hs.map((s, id) => ({ labels: s.labels, id })),
     chunks: (id: number) => (hs[id] as (typeof hs)[number]).chunks,
-    deleted: () => null,
+    // Head tombstones (delete.ts), looked up by labels: the ids here are list positions.
+    deleted: (id: number) => {
+      if (head.tombstones.size === 0) return null;
+      const lset = (hs[id] as (typeof hs)[number]).labels;
+      const s = head.series.getByLabels(labelsHash(lset), lset);
+      const d = s === undefined ? [] : head.tombstones.get(s.ref);
+      return d.length > 0 ? d : null;
+    },
   };
 }

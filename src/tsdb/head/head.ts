@@ -32,6 +32,7 @@ import { attachLoadedChunks, minLiveChunkFile, type PendingChunks } from './mmap
 import { MemSeries } from './mem-series.js';
 import { HeadAppender } from './head-append.js';
 import { HeadQuerier } from './read.js';
+import { MemTombstones } from '../tombstones/index.js';
 
 /** Default block range / head chunk range: 2 h in ms (Prometheus DefaultBlockDuration). */
 export const DEFAULT_BLOCK_RANGE = 2 * 60 * 60 * 1000;
@@ -136,6 +137,12 @@ export class Head {
   compactableHook: (() => void) | null;
   /** Chunks loaded from chunks_head at startup, by series ref, until WAL replay creates the series (mmap-load.ts). */
   pendingChunks: PendingChunks | null;
+  /**
+   * Deleted intervals per head series ref (Prometheus `head.tombstones`), filled by
+   * `DB.delete` after the Tombstones record is durable and by WAL replay; applied by
+   * queries (delete.ts) and head cuts, trimmed by `truncateMemory`.
+   */
+  readonly tombstones: MemTombstones;
 
   constructor(opts: Partial<HeadOptions> = {}) {
     this.opts = { ...defaultHeadOptions(), ...opts };
@@ -153,6 +160,7 @@ export class Head {
     this.openAppenders = new Set();
     this.compactableHook = null;
     this.pendingChunks = null;
+    this.tombstones = new MemTombstones();
   }
 
   /** True when the head holds no samples. */
@@ -286,6 +294,9 @@ export class Head {
     // chunks_head files no live chunk is in go (a new file is cut first), as Prometheus.
     const disk = this.opts.chunkDisk;
     if (disk !== null) disk.truncate(minLiveChunkFile(this));
+    // Tombstones of removed series go, and intervals wholly below the cut (Prometheus gc).
+    for (const ref of deleted.keys()) this.tombstones.deleteRef(ref);
+    this.tombstones.truncateBefore(mint);
     if (deleted.size > 0) {
       this.series.trim();
       this.series.rebuildStrings();

@@ -8,8 +8,9 @@
  *                                                      labels already exist maps onto it)
  *                                          Samples → series.append, t ≥ minValidTime,
  *                                                      out-of-order/duplicates dropped
- *                                          others  → counted and ignored (tombstones,
- *                                                      exemplars, metadata, histograms)
+ *                                          Tombstones → head.tombstones (delete.ts)
+ *                                          others  → counted and ignored (exemplars,
+ *                                                      metadata, histograms)
  * ```
  *
  * Replay is synchronous (the WAL reader does sync reads of 1 MiB): nothing else runs
@@ -18,7 +19,7 @@
  * returned so the caller repairs the log (Prometheus repairs and keeps what was read).
  */
 import { NORMAL_NAN_HI, NORMAL_NAN_LO, STALE_NAN_HI, STALE_NAN_LO } from '../../storage/index.js';
-import { decodeSamples, decodeSeries, RecordError, recordType, RecordType, recordTypeName, SampleBatch, SeriesBatch } from '../record/index.js';
+import { decodeSamples, decodeSeries, decodeTombstones, RecordError, recordType, RecordType, recordTypeName, SampleBatch, SeriesBatch, TombstoneBatch } from '../record/index.js';
 import { CorruptionError, listSegmentsSync, openReader, type SegmentRange } from '../wal/index.js';
 import type { Head } from './head.js';
 import { AppendResult, type MemSeries } from './mem-series.js';
@@ -48,8 +49,10 @@ export interface ReplayStats {
   belowMinValid: number;
   /** Out-of-order or duplicate samples dropped (they are rejected again, as at commit). */
   rejected: number;
-  /** Records of types the head does not use (tombstones, exemplars, metadata, histograms, unknown). */
+  /** Records of types the head does not use (exemplars, metadata, histograms, unknown). */
   ignoredRecords: number;
+  /** Tombstone intervals applied to head series (Tombstones records, see delete.ts). */
+  tombstones: number;
   /** The corruption that stopped reading, if any; the caller repairs the WAL. */
   corruption: CorruptionError | null;
   durationMs: number;
@@ -85,6 +88,7 @@ export function replayWAL(head: Head, src: ReplaySource): ReplayStats {
     belowMinValid: 0,
     rejected: 0,
     ignoredRecords: 0,
+    tombstones: 0,
     corruption: null,
     durationMs: 0,
   };
@@ -131,6 +135,7 @@ class ReplayState {
   private readonly remap: Map<number, MemSeries>;
   private mint: number;
   private maxt: number;
+  private tstones: TombstoneBatch | null;
 
   constructor(head: Head, stats: ReplayStats) {
     this.head = head;
@@ -138,6 +143,7 @@ class ReplayState {
     this.seriesBatch = new SeriesBatch(256);
     this.samples = new SampleBatch(4096);
     this.remap = new Map();
+    this.tstones = null;
     this.mint = Infinity;
     this.maxt = -Infinity;
   }
@@ -150,6 +156,9 @@ class ReplayState {
         return;
       case RecordType.Samples:
         this.samplesRecord(rec);
+        return;
+      case RecordType.Tombstones:
+        this.tombstonesRecord(rec);
         return;
       default:
         this.stats.ignoredRecords++;
@@ -237,6 +246,25 @@ class ReplayState {
     }
     st.samplesAppended += appended;
     h.numSamples += appended;
+  }
+
+  /**
+   * Deleted intervals of head series (Prometheus `loadWAL`): intervals ending below
+   * minValidTime are already applied in a block; unknown refs are skipped.
+   */
+  private tombstonesRecord(rec: Uint8Array): void {
+    const b = (this.tstones ??= new TombstoneBatch());
+    decodeTombstones(rec, b);
+    const h = this.head;
+    for (let i = 0; i < b.length; i++) {
+      const ref = b.refs[i] as number;
+      const maxt = b.maxts[i] as number;
+      if (maxt < h.minValidTime) continue;
+      const s = h.series.getByRef(ref) ?? this.remap.get(ref);
+      if (s === undefined) continue;
+      h.tombstones.addInterval(s.ref, { mint: b.mints[i] as number, maxt });
+      this.stats.tombstones++;
+    }
   }
 
   finish(): void {

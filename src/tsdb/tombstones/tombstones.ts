@@ -119,6 +119,30 @@ export class MemTombstones {
     return n;
   }
 
+  /** A deep copy (intervals arrays are never mutated in place, so sharing them is safe). */
+  clone(): MemTombstones {
+    const c = new MemTombstones();
+    for (const [ref, ivs] of this.m) c.m.set(ref, ivs);
+    return c;
+  }
+
+  /**
+   * Drops intervals that end before `t` (Go `TruncateBefore`, run by the head's gc: data
+   * older than the cut is in a block, where the deletion was applied).
+   */
+  truncateBefore(t: number): void {
+    for (const [ref, ivs] of this.m) {
+      const keep = ivs.filter((iv) => iv.maxt >= t);
+      if (keep.length === 0) this.m.delete(ref);
+      else if (keep.length !== ivs.length) this.m.set(ref, keep);
+    }
+  }
+
+  /** Number of series with tombstones. */
+  get size(): number {
+    return this.m.size;
+  }
+
   /** Series refs with tombstones, ascending. */
   refs(): number[] {
     return [...this.m.keys()].sort((a, b) => a - b);
