@@ -341,6 +341,9 @@ export async function startApp(s: AppSettings, log: Logger): Promise<App> {
       ready: () => true,
       auth,
       logger: log,
+      // Prometheus's admin delete_series / clean_tombstones act on this node's local TSDB only;
+      // blocks already shipped to the file store (cluster mode) are not changed.
+      tsdbAdmin: { deleteSeries: (mint, maxt, ms) => db.delete(mint, maxt, ms), cleanTombstones: () => db.cleanTombstones() },
     });
     await api.listen({ host: s.listen.host, port: s.listen.port });
     stack.push({ name: 'api', stop: () => api.close() });

@@ -7,6 +7,7 @@
  * implementations (a listener node reads stats from the file store, a scraper from its
  * local TSDB).
  */
+import type { TsdbAdmin } from './admin-tsdb.js';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { JobControl } from '../jobs/runner.js';
@@ -130,4 +131,9 @@ export interface ApiDeps {
   bodyLimit?: number;
   /** Clock for download tickets and caches (ms); injectable for tests. */
   now?: () => number;
+  /**
+   * The local TSDB for `POST …/api/v1/admin/tsdb/{delete_series,clean_tombstones}`
+   * (admin-tsdb.ts); absent or null: those routes answer 503.
+   */
+  tsdbAdmin?: TsdbAdmin | null;
 }

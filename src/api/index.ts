@@ -7,3 +7,4 @@ export { parseSelector, SelectorError, MAX_SELECTOR_LENGTH } from './selector.js
 export { parseDumpRequest, parseJobId } from './validate.js';
 export { ApiError } from './errors.js';
 export { parseRange, DownloadTickets, TICKET_TTL_MS } from './download.js';
+export { registerTsdbAdminRoutes, parsePromTime, parseDeleteSeries, PROM_MIN_TIME_MS, PROM_MAX_TIME_MS, type TsdbAdmin } from './admin-tsdb.js';

@@ -7,6 +7,8 @@
  *        tsdb/stats  jobs  jobs/{id}  jobs/create     admin only (auth.ts)
  *        jobs/estimate  jobs/delete/{id}  jobs/deleteAll
  *        jobs/download/{id}[?ticket=…]  jobs/download/{id}/ticket  targets
+ *        api/v1/admin/tsdb/delete_series, clean_tombstones          admin only (admin-tsdb.ts)
+ *   /api/v1/admin/tsdb/delete_series, clean_tombstones              admin only (Prometheus's paths)
  *
  * The base path is the plugin's, so a reverse proxy can route the plugin's URLs (and the
  * Mattermost webapp's calls to them) to this service unchanged. Request lifecycle:
@@ -22,6 +24,7 @@ import Fastify, { LogController, type FastifyError, type FastifyReply, type Fast
 import type { Logger } from 'pino';
 import { DUMP_FILE_NAME } from '../jobs/paths.js';
 import { JobStatus, type DumpRequest } from '../jobs/types.js';
+import { registerTsdbAdminRoutes } from './admin-tsdb.js';
 import { AuthError, createAuthenticator, type Principal } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { DownloadTickets, parseRange } from './download.js';
@@ -149,6 +152,9 @@ export async function buildServer(deps: ApiDeps) {
 
       api.get('/tsdb/stats', async () => deps.stats.stats());
 
+      // Prometheus's TSDB admin API (delete_series, clean_tombstones), in its own scope for the form parser.
+      await api.register(async (adm) => registerTsdbAdminRoutes(adm, deps.tsdbAdmin ?? null));
+
       api.get('/targets', async () => deps.targets.targets());
 
       api.get('/jobs', async () => deps.jobStore.list());
@@ -237,6 +243,16 @@ export async function buildServer(deps: ApiDeps) {
     },
     { prefix: BASE_PATH },
   );
+
+  // The same admin TSDB routes at Prometheus's own paths (/api/v1/admin/tsdb/…), same auth.
+  await app.register(async (adm) => {
+    adm.addHook('onRequest', async (req, reply) => {
+      reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff');
+      req.principal = await auth.authenticate(req.method, req.headers);
+      if (req.principal.kind === 'mattermost') req.log = req.log.child({ user: req.principal.username });
+    });
+    await registerTsdbAdminRoutes(adm, deps.tsdbAdmin ?? null);
+  });
 
   return app;
 }
