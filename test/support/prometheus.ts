@@ -257,10 +257,10 @@ export class Prometheus {
     return sum;
   }
 
-  /** SIGTERM, wait for exit (TSDB closed), remove the temp dir unless kept. Idempotent. */
-  async stop(): Promise<void> {
+  /** SIGTERM (or `signal`, e.g. SIGKILL for crash tests), wait for exit, remove the temp dir unless kept. Idempotent. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (this.proc.exitCode === null && this.proc.signalCode === null) {
-      this.proc.kill('SIGTERM');
+      this.proc.kill(signal);
       const t = setTimeout(() => this.proc.kill('SIGKILL'), 15_000);
       await this.exited;
       clearTimeout(t);

@@ -438,7 +438,9 @@ export class ChunkDiskMapper {
     this.chunksRead++;
     if (file === this.cur && dataOff >= this.curFlushed) {
       const s = dataOff - this.curFlushed;
-      return Uint8Array.prototype.slice.call(this.buf, s, s + len);
+      const out = new Uint8Array(len);
+      out.set(this.buf.subarray(s, s + len));
+      return out;
     }
     const f = this.files.get(file);
     if (f === undefined) throw new HeadChunksError(ERR_HEAD_CHUNKS_CORRUPT, file, `head chunk file ${headChunkFileName(file)} is not open (ref ${ref})`);
