@@ -2,8 +2,9 @@
  * Commit durability: a child process appends in a loop and prints `ACK n` after each
  * commit resolves; we SIGKILL it at random moments (the tiny block range makes head
  * cuts, block writes and WAL checkpoints happen several times a second, so many kills
- * land inside them), reopen the directory and check that every acknowledged sample is
- * there with its value. 12 kill points by default, 60 with MM_SOAK=1.
+ * land inside them; head chunks go to chunks_head/ through a 1 KiB buffer into 8 KiB
+ * files, so kills also land mid chunk record and mid file cut), reopen the directory
+ * and check that every acknowledged sample is there with its value. 12 kill points by default, 60 with MM_SOAK=1.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -59,6 +60,8 @@ describe('commit durability under kill -9', () => {
     const rnd = mulberry32(20240601);
     let lastAck = -1;
     let interrupted = 0;
+    let chunksAttached = 0;
+    let chunkRepairs = 0;
     for (let c = 0; c < cycles; c++) {
       lastAck = await runAndKill(lastAck + 1, 150 + Math.floor(rnd() * 1200));
       const names = await readdir(dir);
@@ -67,6 +70,9 @@ describe('commit durability under kill -9', () => {
 
       const db = await openDB(dir, { blockRange: 2000, retentionMs: 0, logger: quiet });
       try {
+        const hc = db.stats().headChunks!;
+        chunksAttached += hc.chunksAttached;
+        if (hc.corruption !== null) chunkRepairs++;
         const q = db.querier(-Infinity, Infinity);
         const set = q.select(true, null, Matcher.equal('__name__', 'crash_test'));
         let seen = 0;
@@ -95,6 +101,7 @@ describe('commit durability under kill -9', () => {
     const blocks = (await readdir(dir)).filter((n) => /^[0-7][0-9A-Z]{25}$/.test(n));
     expect(lastAck).toBeGreaterThan(cycles * 10);
     expect(blocks.length).toBeGreaterThan(0);
-    console.log(`crash test: ${cycles} kills, ${lastAck + 1} acknowledged commits, ${blocks.length} blocks, ${interrupted} kills left a block or checkpoint half-written`);
+    expect(chunksAttached).toBeGreaterThan(0);
+    console.log(`crash test: ${cycles} kills, ${lastAck + 1} acknowledged commits, ${blocks.length} blocks, ${interrupted} kills left a block or checkpoint half-written, ${chunksAttached} head chunks attached from chunks_head at reopens, ${chunkRepairs} reopens repaired a torn chunks_head file`);
   }, 60_000 + cycles * 15_000);
 });
