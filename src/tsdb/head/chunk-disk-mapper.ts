@@ -44,6 +44,9 @@ export const MAX_HEAD_CHUNK_META_SIZE = 8 + 16 + 1 + 5 + 4;
 export const DEFAULT_WRITE_BUFFER_SIZE = 4 * 1024 * 1024;
 
 const TWO32 = 4294967296;
+/** How long deleted chunk files stay readable for queries in flight, and how many at most. */
+const RETIRED_GRACE_MS = 5 * 60_000;
+const MAX_RETIRED = 64;
 const RECORD_FIXED = 8 + 8 + 8 + 1; // before the uvarint length
 
 export const ERR_HEAD_CHUNKS_CORRUPT = 'MM_ERR_HEAD_CHUNKS_CORRUPT';
@@ -162,6 +165,13 @@ export class ChunkDiskMapper {
   private readonly opts: ChunkDiskMapperOptions;
   /** Files by number; the current one included once it exists. */
   private readonly files: Map<number, ChunkFile>;
+  /**
+   * Files deleted by truncation, kept open (unlinked, still readable) for
+   * `RETIRED_GRACE_MS` (at most `MAX_RETIRED` of them): a query that selected chunks
+   * before a truncation can still read them. Value: file and when it was deleted.
+   */
+  private readonly retired: Map<number, ChunkFile>;
+  private readonly retiredAt: Map<number, number>;
   /** File being appended to (0 = none yet: the next write cuts one). */
   private cur: number;
   /** Bytes of `cur` already written to disk. */
@@ -181,6 +191,8 @@ export class ChunkDiskMapper {
     this.dir = dir;
     this.opts = { writeBufferSize: DEFAULT_WRITE_BUFFER_SIZE, maxFileSize: MAX_HEAD_CHUNK_FILE_SIZE, logger: null, ...opts };
     this.files = new Map();
+    this.retired = new Map();
+    this.retiredAt = new Map();
     this.cur = 0;
     this.curFlushed = 0;
     this.buf = Buffer.allocUnsafe(this.opts.writeBufferSize);
@@ -411,18 +423,42 @@ export class ChunkDiskMapper {
    * Head truncation (Prometheus 2.42 `Truncate(fileNo)`): cuts a new file if the current
    * one holds chunks (so it can go at a later truncation), then deletes every file
    * numbered below `minLiveFile` (the lowest file a live chunk is in), never the current
-   * one. Returns the deleted file numbers.
+   * one. Deleted files stay open until the next truncation (queries in flight). Returns
+   * the deleted file numbers.
    */
   truncate(minLiveFile: number): number[] {
     if (this.closed) return [];
+    this.closeRetired(false);
     const del: number[] = [];
     for (const n of [...this.files.keys()].sort((a, b) => a - b)) {
       if (n >= minLiveFile || n === this.cur) break;
       del.push(n);
     }
     if (this.cur !== 0 && this.curSize() > HEAD_CHUNK_FILE_HEADER_SIZE) this.cut();
-    this.deleteFilesFrom(del);
+    for (const n of del) {
+      try {
+        unlinkSync(this.path(n));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+      this.retired.set(n, this.files.get(n) as ChunkFile);
+      this.retiredAt.set(n, Date.now());
+      this.files.delete(n);
+    }
     return del;
+  }
+
+  /** Closes retired files past the grace period (all with `all`), and the oldest beyond the cap. */
+  private closeRetired(all: boolean): void {
+    const now = Date.now();
+    let excess = this.retired.size - MAX_RETIRED;
+    for (const [n, f] of this.retired) {
+      if (!all && excess <= 0 && now - (this.retiredAt.get(n) as number) < RETIRED_GRACE_MS) continue;
+      closeSync(f.fd);
+      this.retired.delete(n);
+      this.retiredAt.delete(n);
+      excess--;
+    }
   }
 
   // --- reading -----------------------------------------------------------------------
@@ -442,7 +478,7 @@ export class ChunkDiskMapper {
       out.set(this.buf.subarray(s, s + len));
       return out;
     }
-    const f = this.files.get(file);
+    const f = this.files.get(file) ?? this.retired.get(file);
     if (f === undefined) throw new HeadChunksError(ERR_HEAD_CHUNKS_CORRUPT, file, `head chunk file ${headChunkFileName(file)} is not open (ref ${ref})`);
     const out = new Uint8Array(len);
     let got = 0;
@@ -464,7 +500,7 @@ export class ChunkDiskMapper {
       dst.set(this.buf.subarray(s, s + len), at);
       return;
     }
-    const f = this.files.get(file);
+    const f = this.files.get(file) ?? this.retired.get(file);
     if (f === undefined) throw new HeadChunksError(ERR_HEAD_CHUNKS_CORRUPT, file, `head chunk file ${headChunkFileName(file)} is not open (ref ${ref})`);
     let got = 0;
     while (got < len) {
@@ -499,7 +535,7 @@ export class ChunkDiskMapper {
       first = e;
     }
     this.closed = true;
-    for (const f of this.files.values()) {
+    for (const f of [...this.files.values(), ...this.retired.values()]) {
       try {
         closeSync(f.fd);
       } catch (e) {
@@ -507,6 +543,8 @@ export class ChunkDiskMapper {
       }
     }
     this.files.clear();
+    this.retired.clear();
+    this.retiredAt.clear();
     if (first !== null) throw first;
   }
 

@@ -70,7 +70,11 @@ export class HeadQuerier implements Querier {
     }
     // Refs are creation order, not label order; merging and PromQL need label order.
     if (sorted) out.sort((a, b) => compareLabels(a.lset, b.lset));
-    return new HeadSeriesSet(out, h.arena, this.mint, this.maxt);
+    // The finished chunks as of now (arrays are replaced, never changed): a truncation
+    // before `iterator()` must not take chunks from a query that already selected them.
+    // Their chunks_head files stay readable after deletion until the next truncation.
+    const metas = out.map((s) => s.cutMeta);
+    return new HeadSeriesSet(out, metas, h.arena, this.mint, this.maxt);
   }
 
   labelValues(name: string, ...matchers: Matcher[]): string[] {
@@ -110,14 +114,16 @@ function cmp(a: string, b: string): number {
 
 class HeadSeriesSet implements SeriesSet {
   private readonly list: MemSeries[];
+  private readonly metas: (readonly number[])[];
   private readonly arena: ChunkArena;
   private readonly mint: number;
   private readonly maxt: number;
   private i: number;
   private cur: HeadSeries | null;
 
-  constructor(list: MemSeries[], arena: ChunkArena, mint: number, maxt: number) {
+  constructor(list: MemSeries[], metas: (readonly number[])[], arena: ChunkArena, mint: number, maxt: number) {
     this.list = list;
+    this.metas = metas;
     this.arena = arena;
     this.mint = mint;
     this.maxt = maxt;
@@ -132,7 +138,7 @@ class HeadSeriesSet implements SeriesSet {
       this.cur = null;
       return false;
     }
-    this.cur = new HeadSeries(this.list[this.i] as MemSeries, this.arena, this.mint, this.maxt);
+    this.cur = new HeadSeries(this.list[this.i] as MemSeries, this.arena, this.mint, this.maxt, this.metas[this.i]);
     return true;
   }
 
@@ -156,12 +162,15 @@ export class HeadSeries implements Series {
   private readonly arena: ChunkArena;
   private readonly mint: number;
   private readonly maxt: number;
+  /** Finished chunks captured at select (chunks_head heads; see HeadQuerier.select). */
+  private readonly cutMeta: readonly number[];
 
-  constructor(s: MemSeries, arena: ChunkArena, mint: number, maxt: number) {
+  constructor(s: MemSeries, arena: ChunkArena, mint: number, maxt: number, cutMeta: readonly number[] = s.cutMeta) {
     this.s = s;
     this.arena = arena;
     this.mint = mint;
     this.maxt = maxt;
+    this.cutMeta = cutMeta;
   }
 
   labels(): Labels {
@@ -170,7 +179,7 @@ export class HeadSeries implements Series {
 
   iterator(reuse?: SampleIterator | null): SampleIterator {
     const it = reuse instanceof HeadSeriesIterator ? reuse : new HeadSeriesIterator();
-    it.reset(this.s, this.arena, this.mint, this.maxt);
+    it.reset(this.s, this.arena, this.mint, this.maxt, this.cutMeta);
     return it;
   }
 }
@@ -211,10 +220,11 @@ export class HeadSeriesIterator implements SampleIterator {
   }
 
   /** Captures the series' chunks overlapping [mint, maxt]; see the class comment. */
-  reset(s: MemSeries, arena: ChunkArena, mint: number, maxt: number): void {
+  reset(s: MemSeries, arena: ChunkArena, mint: number, maxt: number, cutMeta: readonly number[] = s.cutMeta): void {
     let n = 0;
-    const m = s.cutMeta;
     const disk = arena.disk;
+    // In-memory heads release arena pages at truncation: only the current chunks are readable there.
+    const m = disk !== null ? cutMeta : s.cutMeta;
     // From disk: one buffer for all the series' chunks in range, filled by preads.
     let buf: Uint8Array | null = null;
     let at = 0;

@@ -103,8 +103,13 @@ describe('ChunkDiskMapper', () => {
     // a new file was cut (the old current one has chunks)
     expect(Math.max(...m.fileNumbers())).toBe(Math.max(...files) + 1);
     for (let i = 25; i < 40; i++) expect(m.read(refs[i]!, 300)).toEqual(bytes(300, i));
-    expect(() => m.read(refs[0]!, 300)).toThrow(/not open/);
+    // deleted files stay readable (open, unlinked) for a grace period: queries in flight
+    expect(existsSync(join(dir, '000001'))).toBe(false);
+    expect(m.read(refs[0]!, 300)).toEqual(bytes(300, 0));
+    m.truncate(liveFile);
+    expect(m.read(refs[0]!, 300)).toEqual(bytes(300, 0));
     m.close();
+    expect(() => m.read(refs[30]!, 300)).toThrow(/not open/);
   });
 
   test.each([
@@ -236,6 +241,8 @@ describe('DB with chunks_head', () => {
     const set = q.select(true, null, new Matcher(MatchType.Equal, '__name__', 'hc_test'));
     expect(set.next()).toBe(true);
     const it = set.at().iterator();
+    // a second query selects now and creates its iterator only after the truncation
+    const set2 = db.head.querier(-Infinity, Infinity).select(true, null, new Matcher(MatchType.Equal, '__name__', 'hc_test'));
     await db.compact(); // cuts blocks, truncates the head, deletes chunks_head files
     const filesAfter = readdirSync(join(dir, 'chunks_head')).sort();
     expect(filesAfter[0]! > filesBefore[0]!).toBe(true);
@@ -246,6 +253,19 @@ describe('DB with chunks_head', () => {
       k++;
     }
     expect(k).toBe(N);
+    let series2 = 0;
+    while (set2.next()) {
+      const it2 = set2.at().iterator();
+      let k2 = 0;
+      while (it2.next() === ValueType.Float) {
+        expect(it2.atT()).toBe(START + k2 * 1000);
+        k2++;
+      }
+      expect(it2.err()).toBeNull();
+      expect(k2).toBe(N);
+      series2++;
+    }
+    expect(series2).toBe(SERIES);
     check(db, N);
     await db.close();
     const db2 = await openDB(dir, { logger: quiet, retentionMs: 0, blockRange: 600_000 });
