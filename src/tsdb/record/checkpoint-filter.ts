@@ -5,7 +5,7 @@
  *
  *   series        keep entries whose ref `keep(ref)` says is still alive
  *   samples       keep samples with t >= mint (stale markers included)
- *   tombstones    keep entries with maxt >= mint whose ref `keep(ref)` says is alive
+ *   tombstones    keep entries with maxt >= mint (not filtered by `keep`, as Prometheus)
  *   exemplars     keep exemplars with t >= mint
  *   metadata      keep only the latest per alive ref, written as one record at the end
  *   histograms    kept whole (we do not decode them; keeping is always safe)
@@ -115,8 +115,8 @@ export function newCheckpointFilter(opts: CheckpointFilterOptions): RecordCheckp
         decodeTombstones(rec, tstones);
         tstonesKept.reset();
         for (let i = 0; i < tstones.length; i++) {
-          // Only intervals reaching mint, of series the head still has (a dropped series' tombstones mean nothing).
-          if ((tstones.maxts[i] as number) >= mint && keep(tstones.refs[i] as number)) tstonesKept.push(tstones.refs[i] as number, tstones.mints[i] as number, tstones.maxts[i] as number);
+          // Prometheus keeps every interval reaching mint, whatever the series (replay skips unknown refs).
+          if ((tstones.maxts[i] as number) >= mint) tstonesKept.push(tstones.refs[i] as number, tstones.mints[i] as number, tstones.maxts[i] as number);
         }
         stats.totalTombstones += tstones.length;
         stats.droppedTombstones += tstones.length - tstonesKept.length;

@@ -340,7 +340,7 @@ describe('deleting in the head', () => {
     await re.close();
   });
 
-  test('the WAL checkpoint keeps tombstones of live series that reach the truncation time, and drops the others', async () => {
+  test("the WAL checkpoint keeps the tombstones that reach the truncation time and drops those that end before it (Prometheus's rule)", async () => {
     const dir = await tmp();
     const db = await openDB(dir, { logger: quiet, retentionMs: 0, compaction: false, walSegmentSize: 32 * 1024, walCompression: false });
     await fill(db, T0, 2 * 240, 6);
