@@ -262,8 +262,18 @@ export class ChunkDiskMapper {
     return res;
   }
 
-  /** Deletes files `nums` (sorted ascending) after a failed load or check; forgets them. */
+  /**
+   * Deletes files `nums` (sorted ascending) after a failed load or check; forgets them.
+   * The next file is numbered after the highest remaining one, so no gap is left
+   * (Prometheus refuses unsequential head chunk files).
+   */
   deleteFilesFrom(nums: readonly number[]): void {
+    if (this.cur === 0) {
+      const del = new Set(nums);
+      let last = 0;
+      for (const n of this.files.keys()) if (!del.has(n) && n > last) last = n;
+      this.lastSeq = last;
+    }
     for (const n of nums) {
       const f = this.files.get(n);
       if (f !== undefined) closeSync(f.fd);

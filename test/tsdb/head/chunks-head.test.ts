@@ -132,6 +132,8 @@ describe('ChunkDiskMapper', () => {
     expect(logs.length).toBe(1);
     expect(readdirSync(dir).sort()).toEqual(files.slice(0, -2));
     expect(res.droppedFiles).toEqual([Number(victim), Number(files.at(-1))]);
+    // the next file follows the highest remaining one: no gap (Prometheus refuses gaps)
+    expect(refFile(m2.write(1, 100, 100, 1, bytes(10, 1)))).toBe(Number(victim));
     // chunks of the intact files remain; the damaged file goes whole (Prometheus DeleteCorrupted)
     expect(res.chunks.length).toBeGreaterThan(0);
     for (let i = 0; i < res.chunks.length; i++) expect(refFile(res.chunks.data[i * 7 + 1]!)).toBeLessThan(Number(victim));
