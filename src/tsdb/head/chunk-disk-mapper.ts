@@ -47,6 +47,9 @@ const TWO32 = 4294967296;
 /** How long deleted chunk files stay readable for queries in flight, and how many at most. */
 const RETIRED_GRACE_MS = 5 * 60_000;
 const MAX_RETIRED = 64;
+/** Read cache: block size and number of blocks. */
+const CACHE_BLOCK = 64 * 1024;
+const CACHE_SLOTS = 16;
 const RECORD_FIXED = 8 + 8 + 8 + 1; // before the uvarint length
 
 export const ERR_HEAD_CHUNKS_CORRUPT = 'MM_ERR_HEAD_CHUNKS_CORRUPT';
@@ -152,6 +155,8 @@ export interface ChunkDiskMapperOptions {
   writeBufferSize: number;
   maxFileSize: number;
   logger: HeadChunksLogger | null;
+  /** Read through the 64 KiB block cache (default true). */
+  readCache: boolean;
 }
 
 /** Open file: descriptor, bytes on disk, newest chunk maxt (for stats/size). */
@@ -182,6 +187,11 @@ export class ChunkDiskMapper {
   /** Highest file number ever seen (new files are numbered after it). */
   private lastSeq: number;
   private closed: boolean;
+  /** Read cache (see `readInto`): file * 2^20 + block per slot (-1 empty), bytes valid, buffers. */
+  private readonly cacheKeys: number[];
+  private readonly cacheValid: number[];
+  private readonly cacheBufs: (Buffer | undefined)[];
+  private cacheNext: number;
   /** Chunks written / read back (for stats and tests). */
   chunksWritten: number;
   chunksRead: number;
@@ -189,7 +199,7 @@ export class ChunkDiskMapper {
   /** Creates `dir` if needed and lists its files; call `loadAll` once before writing. */
   constructor(dir: string, opts: Partial<ChunkDiskMapperOptions> = {}) {
     this.dir = dir;
-    this.opts = { writeBufferSize: DEFAULT_WRITE_BUFFER_SIZE, maxFileSize: MAX_HEAD_CHUNK_FILE_SIZE, logger: null, ...opts };
+    this.opts = { writeBufferSize: DEFAULT_WRITE_BUFFER_SIZE, maxFileSize: MAX_HEAD_CHUNK_FILE_SIZE, logger: null, readCache: true, ...opts };
     this.files = new Map();
     this.retired = new Map();
     this.retiredAt = new Map();
@@ -199,6 +209,10 @@ export class ChunkDiskMapper {
     this.bufLen = 0;
     this.lastSeq = 0;
     this.closed = false;
+    this.cacheKeys = new Array<number>(CACHE_SLOTS).fill(-1);
+    this.cacheValid = new Array<number>(CACHE_SLOTS).fill(0);
+    this.cacheBufs = new Array<Buffer | undefined>(CACHE_SLOTS).fill(undefined);
+    this.cacheNext = 0;
     this.chunksWritten = 0;
     this.chunksRead = 0;
     mkdirSync(dir, { recursive: true });
@@ -268,6 +282,7 @@ export class ChunkDiskMapper {
    * (Prometheus refuses unsequential head chunk files).
    */
   deleteFilesFrom(nums: readonly number[]): void {
+    this.dropCache();
     if (this.cur === 0) {
       const del = new Set(nums);
       let last = 0;
@@ -475,32 +490,23 @@ export class ChunkDiskMapper {
 
   /**
    * A copy of the data (`len` bytes) of the chunk at `ref`: from the write buffer if it
-   * is not on disk yet, else one pread. The copy is the caller's: deleting the file
-   * later does not affect it. Throws `HeadChunksError` for a file that is gone.
+   * is not on disk yet, else from the file (see `readInto`). The copy is the caller's:
+   * deleting the file later does not affect it. Throws `HeadChunksError` for a file that
+   * is gone.
    */
   read(ref: number, len: number): Uint8Array {
-    const file = refFile(ref);
-    const dataOff = refOffset(ref) + RECORD_FIXED + uvarintSize(len);
-    this.chunksRead++;
-    if (file === this.cur && dataOff >= this.curFlushed) {
-      const s = dataOff - this.curFlushed;
-      const out = new Uint8Array(len);
-      out.set(this.buf.subarray(s, s + len));
-      return out;
-    }
-    const f = this.files.get(file) ?? this.retired.get(file);
-    if (f === undefined) throw new HeadChunksError(ERR_HEAD_CHUNKS_CORRUPT, file, `head chunk file ${headChunkFileName(file)} is not open (ref ${ref})`);
     const out = new Uint8Array(len);
-    let got = 0;
-    while (got < len) {
-      const r = readSync(f.fd, out, got, len - got, dataOff + got);
-      if (r === 0) throw new HeadChunksError(ERR_HEAD_CHUNKS_CORRUPT, file, `head chunk file ${headChunkFileName(file)}: short read at ${dataOff} (ref ${ref})`);
-      got += r;
-    }
+    this.readInto(ref, len, out, 0);
     return out;
   }
 
-  /** Like `read`, into `dst` at `at` (batch reads into one buffer). */
+  /**
+   * Like `read`, into `dst` at `at` (batch reads into one buffer). Disk reads go through
+   * a small cache of 64 KiB file blocks (16 of them, 1 MiB in all, not per series): a query
+   * walks series in label order, which is mostly the order their chunks were written in,
+   * so one block read serves many chunks instead of one pread each. Files are only ever
+   * appended to, so a cached block stays right; only its valid length is trusted.
+   */
   readInto(ref: number, len: number, dst: Uint8Array, at: number): void {
     const file = refFile(ref);
     const dataOff = refOffset(ref) + RECORD_FIXED + uvarintSize(len);
@@ -512,12 +518,46 @@ export class ChunkDiskMapper {
     }
     const f = this.files.get(file) ?? this.retired.get(file);
     if (f === undefined) throw new HeadChunksError(ERR_HEAD_CHUNKS_CORRUPT, file, `head chunk file ${headChunkFileName(file)} is not open (ref ${ref})`);
+    const blk = Math.floor(dataOff / CACHE_BLOCK);
+    if (this.opts.readCache && dataOff + len <= (blk + 1) * CACHE_BLOCK) {
+      const key = file * 1048576 + blk;
+      let slot = this.cacheKeys.indexOf(key);
+      if (slot < 0 || (this.cacheValid[slot] as number) < dataOff + len - blk * CACHE_BLOCK) {
+        if (slot < 0) {
+          slot = this.cacheNext;
+          this.cacheNext = (slot + 1) % CACHE_SLOTS;
+        }
+        const b = (this.cacheBufs[slot] ??= Buffer.allocUnsafe(CACHE_BLOCK));
+        this.cacheKeys[slot] = -1;
+        let got = 0;
+        for (;;) {
+          const r = readSync(f.fd, b, got, CACHE_BLOCK - got, blk * CACHE_BLOCK + got);
+          if (r === 0) break;
+          got += r;
+          if (got === CACHE_BLOCK) break;
+        }
+        this.cacheKeys[slot] = key;
+        this.cacheValid[slot] = got;
+        if (got < dataOff + len - blk * CACHE_BLOCK) {
+          throw new HeadChunksError(ERR_HEAD_CHUNKS_CORRUPT, file, `head chunk file ${headChunkFileName(file)}: short read at ${dataOff} (ref ${ref})`);
+        }
+      }
+      const o = dataOff - blk * CACHE_BLOCK;
+      dst.set((this.cacheBufs[slot] as Buffer).subarray(o, o + len), at);
+      return;
+    }
     let got = 0;
     while (got < len) {
       const r = readSync(f.fd, dst, at + got, len - got, dataOff + got);
       if (r === 0) throw new HeadChunksError(ERR_HEAD_CHUNKS_CORRUPT, file, `head chunk file ${headChunkFileName(file)}: short read at ${dataOff} (ref ${ref})`);
       got += r;
     }
+  }
+
+  /** Forgets cached blocks (file numbers may be reused after a startup repair). */
+  private dropCache(): void {
+    this.cacheKeys.fill(-1);
+    this.cacheValid.fill(0);
   }
 
   // --- bookkeeping -------------------------------------------------------------------
