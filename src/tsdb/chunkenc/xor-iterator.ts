@@ -25,22 +25,22 @@ import { int64ToNumber } from './u64.js';
 /** Index of the high 32-bit half of a float64 in an Int32Array view (platform endianness). */
 const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 const LO = 1 - HI;
-/** Zero bytes after the copied data: more than the most bits one sample can read (~150). */
-const PAD = 32;
+/**
+ * Zero words after the data: more than the most bits one sample can consume before the
+ * end-of-data check (68 for a timestamp, 77 for a value) plus one peek.
+ */
+const PAD_WORDS = 8;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
-/** `n` (1..25) bits at bit position `pos`, MSB first. `b` must have 3 readable bytes beyond. */
-function rd(b: Uint8Array, pos: number, n: number): number {
-  const i = pos >>> 3;
-  return ((((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number)) << (pos & 7)) >>> (32 - n);
-}
-
-/** `n` (1..32) bits as an int32 pattern: one 40-bit window (five byte loads). */
-function rd32(b: Uint8Array, pos: number, n: number): number {
-  const i = pos >>> 3;
-  const sh = pos & 7;
-  const w = ((((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number)) << sh) | ((b[i + 4] as number) >>> (8 - sh));
-  return (w >>> (32 - n)) | 0;
+/**
+ * The 32 bits at bit position `pos` of the big-endian word array `w`, MSB first, as an
+ * int32. `(w[i+1] >>> 1) >>> (31 - s)` is `w[i+1] >>> (32 - s)` without JavaScript's
+ * shift-count masking turning a shift by 32 into a shift by 0 when `s` is 0.
+ */
+function peek(w: Int32Array, pos: number): number {
+  const i = pos >>> 5;
+  const s = pos & 31;
+  return ((w[i] as number) << s) | (((w[i + 1] as number) >>> 1) >>> (31 - s));
 }
 
 export class XORIterator implements SampleIterator {
@@ -56,7 +56,10 @@ export class XORIterator implements SampleIterator {
   private ts: Float64Array;
   private v64: Float64Array;
   private v32: Int32Array;
-  private scratch: Uint8Array;
+  /** Big-endian words of the chunk being decoded, zero-padded (see `peek`). */
+  private words: Int32Array;
+  /** DataView over the buffer of the last decoded chunk (windows are shared by many chunks). */
+  private dv: DataView;
   private e: ChunkEncodingError | null;
   /** Encoder state after the last decoded sample (for `XORChunk.appender()`). */
   private endTDelta: number;
@@ -74,7 +77,8 @@ export class XORIterator implements SampleIterator {
     this.ts = new Float64Array(128);
     this.v64 = new Float64Array(128);
     this.v32 = new Int32Array(this.v64.buffer);
-    this.scratch = new Uint8Array(512);
+    this.words = new Int32Array(128);
+    this.dv = new DataView(new ArrayBuffer(0));
     this.e = null;
     this.endTDelta = 0;
     this.endLeading = 0;
@@ -124,15 +128,24 @@ export class XORIterator implements SampleIterator {
       this.v64 = new Float64Array(cap);
       this.v32 = new Int32Array(this.v64.buffer);
     }
-    if (this.scratch.length < len + PAD) this.scratch = new Uint8Array(Math.max(2 * this.scratch.length, len + PAD));
-    const b = this.scratch;
-    if (len <= 256) {
-      // A loop beats creating a subarray view for the usual ~100-byte chunk.
-      for (let i = 0; i < len; i++) b[i] = data[ds + i] as number;
-    } else {
-      b.set(data.subarray(ds, ds + len));
+    // Big-endian 32-bit words of the chunk (count header included, so bit positions are
+    // the chunk's), zero-padded: every read below is one `peek` of two word loads.
+    const nw = (len + 3) >>> 2;
+    if (this.words.length < nw + PAD_WORDS) this.words = new Int32Array(Math.max(2 * this.words.length, nw + PAD_WORDS));
+    const W = this.words;
+    const fullEnd = ds + (len & ~3);
+    let j = 0;
+    let q = ds;
+    let dv = this.dv;
+    if (dv.buffer !== data.buffer) dv = this.dv = new DataView(data.buffer);
+    const bo = data.byteOffset;
+    for (; q < fullEnd; q += 4) W[j++] = dv.getInt32(bo + q);
+    if (q < ds + len) {
+      let x = 0;
+      for (let sh = 24; q < ds + len; q++, sh -= 8) x |= (data[q] as number) << sh;
+      W[j++] = x;
     }
-    b.fill(0, len, len + PAD);
+    for (let z = 0; z < PAD_WORDS; z++) W[j + z] = 0;
     const endBits = len * 8;
     const ts = this.ts;
     const v32 = this.v32;
@@ -144,47 +157,52 @@ export class XORIterator implements SampleIterator {
     let vLo = 0;
     let leading = 0;
     let trailing = 0;
+    /** Significant bits of the current value window (64 - leading - trailing). */
+    let sig = 64;
     let k = 0;
     for (; k < total; k++) {
+      // `w`: at least the next 31 bits at `pos`, MSB first (bit 31 of the int32 first).
+      let w = peek(W, pos);
       if (k >= 2) {
         // Hot path: dod 0 and an unchanged value are two zero bits.
-        if (rd(b, pos, 2) === 0) {
+        if (w >>> 30 === 0) {
           pos += 2;
           t += tDelta;
-          if (pos > endBits) break;
+          if (pos > endBits || t > MAX_SAFE || t < -MAX_SAFE) break;
           ts[k] = t;
           v32[2 * k + HI] = vHi;
           v32[2 * k + LO] = vLo;
           continue;
         }
         // Delta-of-delta: 0 | 10+14 | 110+17 | 1110+20 | 1111+64 (two's complement).
-        const pre = rd(b, pos, 4);
-        let dod = 0;
-        if (pre < 8) {
+        if (w >= 0) {
           pos += 1;
-        } else if (pre < 12) {
-          const x = rd(b, pos + 2, 14);
-          pos += 16;
-          dod = x > 8192 ? x - 16384 : x;
-        } else if (pre < 14) {
-          const x = rd(b, pos + 3, 17);
-          pos += 20;
-          dod = x > 65536 ? x - 131072 : x;
-        } else if (pre === 14) {
-          const x = rd(b, pos + 4, 20);
-          pos += 24;
-          dod = x > 524288 ? x - 1048576 : x;
+          w <<= 1;
         } else {
-          const hi = rd32(b, pos + 4, 32);
-          const lo = rd32(b, pos + 36, 32);
-          pos += 68;
-          dod = int64ToNumber(hi, lo);
-          if (dod !== dod) {
-            this.corrupt(ERR_CHUNK_CORRUPT, 'timestamp delta-of-delta beyond ±2^53', k, total, pos);
-            break;
+          let dod: number;
+          if (w << 1 >= 0) {
+            const x = (w >>> 16) & 0x3fff;
+            pos += 16;
+            dod = x > 8192 ? x - 16384 : x;
+          } else if (w << 2 >= 0) {
+            const x = (w >>> 12) & 0x1ffff;
+            pos += 20;
+            dod = x > 65536 ? x - 131072 : x;
+          } else if (w << 3 >= 0) {
+            const x = (w >>> 8) & 0xfffff;
+            pos += 24;
+            dod = x > 524288 ? x - 1048576 : x;
+          } else {
+            dod = int64ToNumber(peek(W, pos + 4), peek(W, pos + 36));
+            pos += 68;
+            if (dod !== dod) {
+              this.corrupt(ERR_CHUNK_CORRUPT, 'timestamp delta-of-delta beyond ±2^53', k, total, pos);
+              break;
+            }
           }
+          tDelta += dod;
+          w = peek(W, pos);
         }
-        tDelta += dod;
         t += tDelta;
       } else if (k === 0) {
         // t0: zigzag varint, read byte-wise as Go's binary.ReadVarint.
@@ -192,7 +210,7 @@ export class XORIterator implements SampleIterator {
         let hi = 0;
         let ok = false;
         for (let i = 0; i < 10; i++) {
-          const c = rd(b, pos, 8);
+          const c = peek(W, pos) >>> 24;
           pos += 8;
           const v = c & 0x7f;
           const sh = 7 * i;
@@ -218,8 +236,8 @@ export class XORIterator implements SampleIterator {
           this.corrupt(ERR_CHUNK_CORRUPT, 'first timestamp beyond ±2^53', k, total, pos);
           break;
         }
-        vHi = rd32(b, pos, 32);
-        vLo = rd32(b, pos + 32, 32);
+        vHi = peek(W, pos);
+        vLo = peek(W, pos + 32);
         pos += 64;
         if (pos > endBits) {
           this.corrupt(ERR_CHUNK_TRUNCATED, 'data ends early', k, total, pos);
@@ -235,7 +253,7 @@ export class XORIterator implements SampleIterator {
         let hi = 0;
         let ok = false;
         for (let i = 0; i < 10; i++) {
-          const c = rd(b, pos, 8);
+          const c = peek(W, pos) >>> 24;
           pos += 8;
           const v = c & 0x7f;
           const sh = 7 * i;
@@ -259,38 +277,47 @@ export class XORIterator implements SampleIterator {
         }
         tDelta = d;
         t += d;
+        w = peek(W, pos);
       }
       // Value: 0 (same) | 10 + window bits | 11 + L:5 + S:6 + S bits.
-      const ctl = rd(b, pos, 2);
-      if (ctl < 2) {
-        pos += 1;
-      } else {
-        if (ctl === 3) {
-          const x = rd(b, pos + 2, 11);
+      if (w < 0) {
+        let xh = 0;
+        let xl: number;
+        if (w << 1 >= 0) {
+          // Reuse the window: 29 of w's 31 bits are left after the control bits.
+          pos += 2;
+          if (sig <= 29) {
+            xl = (w << 2) >>> (32 - sig);
+          } else if (sig <= 32) {
+            xl = peek(W, pos) >>> (32 - sig);
+          } else {
+            xh = peek(W, pos) >>> (64 - sig);
+            xl = peek(W, pos + sig - 32);
+          }
+        } else {
+          const x = (w << 2) >>> 21;
           pos += 13;
           const l = x >>> 6;
-          let sig = x & 63;
-          if (sig === 0) sig = 64;
-          if (l + sig > 64) {
-            this.corrupt(ERR_CHUNK_CORRUPT, `value window of ${l} leading zeros and ${sig} significant bits`, k, total, pos);
+          let s = x & 63;
+          if (s === 0) s = 64;
+          if (l + s > 64) {
+            this.corrupt(ERR_CHUNK_CORRUPT, `value window of ${l} leading zeros and ${s} significant bits`, k, total, pos);
             break;
           }
           leading = l;
-          trailing = 64 - l - sig;
-        } else {
-          pos += 2;
-        }
-        const tr = trailing;
-        const sig = 64 - leading - tr;
-        let xh = 0;
-        let xl: number;
-        if (sig > 32) {
-          xh = rd32(b, pos, sig - 32);
-          xl = rd32(b, pos + sig - 32, 32);
-        } else {
-          xl = rd32(b, pos, sig);
+          trailing = 64 - l - s;
+          sig = s;
+          if (s <= 18) {
+            xl = (w << 13) >>> (32 - s);
+          } else if (s <= 32) {
+            xl = peek(W, pos) >>> (32 - s);
+          } else {
+            xh = peek(W, pos) >>> (64 - s);
+            xl = peek(W, pos + s - 32);
+          }
         }
         pos += sig;
+        const tr = trailing;
         if (tr === 0) {
           vHi ^= xh;
           vLo ^= xl;
@@ -300,6 +327,8 @@ export class XORIterator implements SampleIterator {
         } else {
           vHi ^= xl << (tr - 32);
         }
+      } else {
+        pos += 1;
       }
       if (pos > endBits) {
         this.corrupt(ERR_CHUNK_TRUNCATED, 'data ends early', k, total, pos);
@@ -313,7 +342,10 @@ export class XORIterator implements SampleIterator {
       v32[2 * k + HI] = vHi;
       v32[2 * k + LO] = vLo;
     }
-    if (k < total && this.e === null) this.corrupt(ERR_CHUNK_TRUNCATED, 'data ends early', k, total, pos);
+    if (k < total && this.e === null) {
+      if (t > MAX_SAFE || t < -MAX_SAFE) this.corrupt(ERR_CHUNK_CORRUPT, 'timestamp beyond ±2^53', k, total, pos);
+      else this.corrupt(ERR_CHUNK_TRUNCATED, 'data ends early', k, total, pos);
+    }
     this.n = k;
     this.endTDelta = tDelta;
     this.endLeading = leading;
