@@ -189,6 +189,7 @@ export class ChunkDiskMapper {
   private closed: boolean;
   /** Read cache (see `readInto`): file * 2^20 + block per slot (-1 empty), bytes valid, buffers. */
   private readonly cacheKeys: number[];
+  private readonly cacheIndex: Map<number, number>;
   private readonly cacheValid: number[];
   private readonly cacheBufs: (Buffer | undefined)[];
   private cacheNext: number;
@@ -210,6 +211,7 @@ export class ChunkDiskMapper {
     this.lastSeq = 0;
     this.closed = false;
     this.cacheKeys = new Array<number>(CACHE_SLOTS).fill(-1);
+    this.cacheIndex = new Map();
     this.cacheValid = new Array<number>(CACHE_SLOTS).fill(0);
     this.cacheBufs = new Array<Buffer | undefined>(CACHE_SLOTS).fill(undefined);
     this.cacheNext = 0;
@@ -513,7 +515,7 @@ export class ChunkDiskMapper {
     this.chunksRead++;
     if (file === this.cur && dataOff >= this.curFlushed) {
       const s = dataOff - this.curFlushed;
-      dst.set(this.buf.subarray(s, s + len), at);
+      this.buf.copy(dst, at, s, s + len);
       return;
     }
     const f = this.files.get(file) ?? this.retired.get(file);
@@ -521,13 +523,15 @@ export class ChunkDiskMapper {
     const blk = Math.floor(dataOff / CACHE_BLOCK);
     if (this.opts.readCache && dataOff + len <= (blk + 1) * CACHE_BLOCK) {
       const key = file * 1048576 + blk;
-      let slot = this.cacheKeys.indexOf(key);
+      let slot = this.cacheIndex.get(key) ?? -1;
       if (slot < 0 || (this.cacheValid[slot] as number) < dataOff + len - blk * CACHE_BLOCK) {
         if (slot < 0) {
           slot = this.cacheNext;
           this.cacheNext = (slot + 1) % CACHE_SLOTS;
         }
         const b = (this.cacheBufs[slot] ??= Buffer.allocUnsafe(CACHE_BLOCK));
+        const old = this.cacheKeys[slot] as number;
+        if (old >= 0) this.cacheIndex.delete(old);
         this.cacheKeys[slot] = -1;
         let got = 0;
         for (;;) {
@@ -537,13 +541,14 @@ export class ChunkDiskMapper {
           if (got === CACHE_BLOCK) break;
         }
         this.cacheKeys[slot] = key;
+        this.cacheIndex.set(key, slot);
         this.cacheValid[slot] = got;
         if (got < dataOff + len - blk * CACHE_BLOCK) {
           throw new HeadChunksError(ERR_HEAD_CHUNKS_CORRUPT, file, `head chunk file ${headChunkFileName(file)}: short read at ${dataOff} (ref ${ref})`);
         }
       }
       const o = dataOff - blk * CACHE_BLOCK;
-      dst.set((this.cacheBufs[slot] as Buffer).subarray(o, o + len), at);
+      (this.cacheBufs[slot] as Buffer).copy(dst, at, o, o + len);
       return;
     }
     let got = 0;
@@ -557,6 +562,7 @@ export class ChunkDiskMapper {
   /** Forgets cached blocks (file numbers may be reused after a startup repair). */
   private dropCache(): void {
     this.cacheKeys.fill(-1);
+    this.cacheIndex.clear();
     this.cacheValid.fill(0);
   }
 

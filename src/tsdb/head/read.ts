@@ -231,7 +231,8 @@ export class HeadSeriesIterator implements SampleIterator {
     if (disk !== null) {
       let total = 0;
       for (let k = 0; k < m.length; k += META_STRIDE) if ((m[k + 1] as number) >= mint && (m[k] as number) <= maxt) total += metaLen(m[k + 3] as number);
-      if (total > 0) buf = new Uint8Array(total);
+      // allocUnsafe: pooled for small sizes; views below are plain Uint8Arrays (cheaper than Buffer slices).
+      if (total > 0) buf = Buffer.allocUnsafe(total);
     }
     for (let k = 0; k < m.length; k += META_STRIDE) {
       const cmint = m[k] as number;
@@ -240,7 +241,7 @@ export class HeadSeriesIterator implements SampleIterator {
       const len = metaLen(m[k + 3] as number);
       if (disk !== null) {
         (disk as NonNullable<typeof disk>).readInto(m[k + 2] as number, len, buf as Uint8Array, at);
-        this.views[n] = (buf as Uint8Array).subarray(at, at + len);
+        this.views[n] = new Uint8Array((buf as Uint8Array).buffer, (buf as Uint8Array).byteOffset + at, len);
         at += len;
       } else {
         this.views[n] = arena.view(m[k + 2] as number, len);
