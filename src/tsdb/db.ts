@@ -209,6 +209,8 @@ export class DB {
   private headChunksStats: HeadChunksStats | null;
   /** Head series refs removed by gc → WAL segment active then (checkpoints keep their Series records). */
   private readonly deletedRefs: Map<number, number>;
+  /** Blocks with every sample deleted that stay (see emptiedRemovable); the planner skips them. */
+  private readonly keptEmptied: Set<string>;
   private lastWALTruncation: number;
   private opChain: Promise<unknown>;
   private timer: NodeJS.Timeout | null;
@@ -234,6 +236,7 @@ export class DB {
     this.replayStats = null;
     this.headChunksStats = null;
     this.deletedRefs = new Map();
+    this.keptEmptied = new Set();
     this.lastWALTruncation = -Infinity;
     this.opChain = Promise.resolve();
     this.timer = null;
@@ -497,6 +500,25 @@ export class DB {
   }
 
   /**
+   * Whether blocks whose every sample was deleted may be removed (delete.ts): only when a
+   * remaining block ends at least as late. Otherwise the next open would take a lower
+   * minValidTime from the remaining blocks, and the WAL and chunks_head would load the
+   * deleted samples into the head again (Prometheus 2.42 has this hole; the delete model
+   * test found it in ours). Such a block is kept: its tombstones still hide everything,
+   * and retention removes it in time.
+   */
+  private emptiedRemovable(ulids: readonly string[]): boolean {
+    const going = new Set(ulids);
+    let goneMax = -Infinity;
+    let restMax = -Infinity;
+    for (const b of this.loaded) {
+      if (going.has(b.meta.ulid)) goneMax = Math.max(goneMax, b.meta.maxTime);
+      else restMax = Math.max(restMax, b.meta.maxTime);
+    }
+    return restMax >= goneMax;
+  }
+
+  /**
    * Merges blocks while the planner finds something to do (Prometheus `compactBlocks`):
    * overlapping blocks first, then groups filling a larger range. The result lists its
    * inputs as parents, so a crash between writing it and deleting them heals at the next
@@ -508,7 +530,7 @@ export class DB {
     for (;;) {
       // A compactable head goes first (it would be cut into a block the plan may want).
       if (headCompactable(this.head.minTime, this.head.maxTime, this.opts.blockRange)) return;
-      const plan = planCompaction(this.blocks(), ranges);
+      const plan = planCompaction(this.keptEmptied.size > 0 ? this.blocks().filter((m) => !this.keptEmptied.has(m.ulid)) : this.blocks(), ranges);
       if (plan.length === 0) return;
       const inputs = plan.map((m) => this.loaded.find((b) => b.meta.ulid === m.ulid) as LoadedBlock);
       const mint = Math.min(...plan.map((m) => m.minTime));
@@ -527,6 +549,10 @@ export class DB {
       }
       this.metrics.compactions++;
       if (res === null) {
+        if (!this.emptiedRemovable(plan.map((m) => m.ulid))) {
+          for (const m of plan) this.keptEmptied.add(m.ulid);
+          continue;
+        }
         for (const b of inputs) await this.rewriteMeta(b, { deletable: true });
         await this.deleteBlocks(new Map(plan.map((m) => [m.ulid, 'deletable' as const])));
         continue;
@@ -675,6 +701,11 @@ export class DB {
         const m = b.meta;
         const res = await compactSources([blockSource(b.block)], this.dir, { mint: m.minTime, maxt: m.maxTime, level: 1, ownSources: true, recordParents: true, metaRange: 'requested' });
         if (res === null) {
+          if (!this.emptiedRemovable([m.ulid])) {
+            this.keptEmptied.add(m.ulid);
+            this.opts.logger.info({ ulid: m.ulid }, 'clean tombstones: every sample deleted; block kept (newest block, it holds the head\'s lower bound)');
+            continue;
+          }
           await this.rewriteMeta(b, { deletable: true });
           await this.deleteBlocks(new Map([[m.ulid, 'deletable' as const]]));
         } else {

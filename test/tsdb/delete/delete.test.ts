@@ -191,16 +191,35 @@ describe('deleting in blocks', () => {
     await re.close();
   });
 
-  test('cleanTombstones deletes a block whose every sample was deleted', async () => {
+  test('an entirely deleted newest block is kept by cleanTombstones, so its samples do not come back from the WAL or chunks_head at reopen', async () => {
     const dir = await tmp();
-    const db = await openDB(dir, { logger: quiet, retentionMs: 0, compaction: false });
+    let db = await openDB(dir, { logger: quiet, retentionMs: 0, compaction: false });
     await fill(db, T0, 4 * 240);
     await db.compact();
     const old = db.blocks()[0]!;
     await db.delete(old.minTime, old.maxTime - 1, [eq('__name__', 'm')]);
+    // The newest block holds the head's lower bound for the next open: it stays, tombstoned.
+    expect(await db.cleanTombstones()).toEqual({ replaced: [], created: [] });
+    expect(db.blocks().map((b) => b.ulid)).toEqual([old.ulid]);
+    const want = all(db);
+    expect(want.every((x) => tOf(x) >= old.maxTime)).toBe(true);
+    await db.close();
+    db = await openDB(dir, { logger: quiet, retentionMs: 0 });
+    expect(all(db)).toEqual(want);
+    await db.close();
+  });
+
+  test('cleanTombstones deletes a block whose every sample was deleted', async () => {
+    const dir = await tmp();
+    const db = await openDB(dir, { logger: quiet, retentionMs: 0, compaction: false });
+    await fill(db, T0, 6 * 240); // two blocks: the first may go, a later one keeps the head's bound
+    await db.compact();
+    expect(db.blocks().length).toBe(2);
+    const old = db.blocks()[0]!;
+    await db.delete(old.minTime, old.maxTime - 1, [eq('__name__', 'm')]);
     const res = await db.cleanTombstones();
     expect(res).toEqual({ replaced: [old.ulid], created: [] });
-    expect(db.blocks()).toEqual([]);
+    expect(db.blocks().map((b) => b.ulid)).not.toContain(old.ulid);
     expect(await readdir(dir)).not.toContain(old.ulid);
     expect(all(db).every((s) => tOf(s) >= old.maxTime)).toBe(true);
     await db.close();
