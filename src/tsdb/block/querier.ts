@@ -249,12 +249,14 @@ export class BlockSeriesIterator implements SampleIterator {
       const m = this.chunks[this.ci++] as IndexChunkMeta;
       try {
         const cr = this.cr;
-        cr.locate(m.ref);
+        cr.locate(m.ref, false);
         if (cr.lastEnc === Encoding.XOR) {
-          // Reuse one XOR iterator; no chunk object, no view.
-          this.xit.resetRange(cr.locBuf, cr.locStart, cr.locEnd);
+          // Reuse one XOR iterator; no chunk object, no view. It checks the CRC while
+          // it loads the chunk (see advance() for a mismatch).
+          this.xit.resetRangeChecked(cr.locBuf, cr.locStart, cr.locEnd);
           this.it = this.xit;
         } else {
+          cr.locate(m.ref);
           this.it = chunkFromData(cr.lastEnc, cr.locBuf.slice(cr.locStart, cr.locEnd)).iterator(null);
         }
       } catch (err) {
@@ -266,6 +268,16 @@ export class BlockSeriesIterator implements SampleIterator {
     }
     this.it = null;
     return false;
+  }
+
+  /** The chunk reader's error for the current chunk's CRC mismatch (file, offset, sums). */
+  private checksumError(): Error {
+    try {
+      this.cr.locate((this.chunks[this.ci - 1] as IndexChunkMeta).ref);
+    } catch (e) {
+      return e as Error;
+    }
+    return new Error('chunk checksum mismatch seen while decoding but not on re-read');
   }
 
   private deleted(t: number): boolean {
@@ -301,7 +313,7 @@ export class BlockSeriesIterator implements SampleIterator {
       if (vt === ValueType.None) {
         const err = it.err();
         if (err !== null) {
-          this.e = err;
+          this.e = it === this.xit && this.xit.checksumFailed() ? this.checksumError() : err;
           return ValueType.None;
         }
         this.it = null;

@@ -21,6 +21,9 @@ import { ValueType, STALE_NAN_HI, STALE_NAN_LO } from '../../storage/index.js';
 import type { SampleIterator } from '../../storage/index.js';
 import { ChunkEncodingError, ERR_CHUNK_CORRUPT, ERR_CHUNK_TRUNCATED } from './errors.js';
 import { int64ToNumber } from './u64.js';
+import { CRC32C_TABLES } from '../encoding/index.js';
+
+const T = CRC32C_TABLES;
 
 /** Index of the high 32-bit half of a float64 in an Int32Array view (platform endianness). */
 const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
@@ -60,6 +63,9 @@ export class XORIterator implements SampleIterator {
   private words: Int32Array;
   /** DataView over the buffer of the last decoded chunk (windows are shared by many chunks). */
   private dv: DataView;
+  /** Start of the CRC-32C range (the encoding byte before the data), -1 for no check. */
+  private crcStart: number;
+  private crcBad: boolean;
   private e: ChunkEncodingError | null;
   /** Encoder state after the last decoded sample (for `XORChunk.appender()`). */
   private endTDelta: number;
@@ -79,6 +85,8 @@ export class XORIterator implements SampleIterator {
     this.v32 = new Int32Array(this.v64.buffer);
     this.words = new Int32Array(128);
     this.dv = new DataView(new ArrayBuffer(0));
+    this.crcStart = -1;
+    this.crcBad = false;
     this.e = null;
     this.endTDelta = 0;
     this.endLeading = 0;
@@ -93,6 +101,30 @@ export class XORIterator implements SampleIterator {
 
   /** Like `reset(b.subarray(start, end))` without creating the view (hot path of block reads). */
   resetRange(b: Uint8Array, start: number, end: number): void {
+    this.crcStart = -1;
+    this.resetState(b, start, end);
+  }
+
+  /**
+   * Like `resetRange` for a chunk record as stored in a block segment: `b[start-1]` is
+   * the encoding byte and `b[end:end+4)` the big-endian CRC-32C of `b[start-1:end)`.
+   * The checksum is checked while decoding loads the chunk (one pass over the bytes
+   * instead of two); on a mismatch no sample is returned, `err()` is a ChunkEncodingError
+   * and `checksumFailed()` is true — the chunk reader's own checked read then gives the
+   * error naming file and offset.
+   */
+  resetRangeChecked(b: Uint8Array, start: number, end: number): void {
+    this.crcStart = start - 1;
+    this.resetState(b, start, end);
+  }
+
+  /** The last chunk given to `resetRangeChecked` did not match its CRC. */
+  checksumFailed(): boolean {
+    return this.crcBad;
+  }
+
+  private resetState(b: Uint8Array, start: number, end: number): void {
+    this.crcBad = false;
     this.data = b;
     this.dataStart = start;
     this.dataEnd = end;
@@ -117,6 +149,16 @@ export class XORIterator implements SampleIterator {
     const ds = this.dataStart;
     const len = this.dataEnd - ds;
     if (len < 2) {
+      if (this.crcStart >= 0) {
+        let c = ~0;
+        for (let p = this.crcStart; p < ds + len; p++) c = (T[(c ^ (data[p] as number)) & 0xff] as number) ^ (c >>> 8);
+        const e = ds + len;
+        if (~c !== (((data[e] as number) << 24) | ((data[e + 1] as number) << 16) | ((data[e + 2] as number) << 8) | (data[e + 3] as number))) {
+          this.crcBad = true;
+          this.e = new ChunkEncodingError(ERR_CHUNK_CORRUPT, 'XOR chunk: checksum mismatch');
+          return;
+        }
+      }
       if (len !== 0) this.e = new ChunkEncodingError(ERR_CHUNK_TRUNCATED, `XOR chunk of ${len} bytes has no sample count`);
       return;
     }
@@ -139,11 +181,40 @@ export class XORIterator implements SampleIterator {
     let dv = this.dv;
     if (dv.buffer !== data.buffer) dv = this.dv = new DataView(data.buffer);
     const bo = data.byteOffset;
-    for (; q < fullEnd; q += 4) W[j++] = dv.getInt32(bo + q);
-    if (q < ds + len) {
-      let x = 0;
-      for (let sh = 24; q < ds + len; q++, sh -= 8) x |= (data[q] as number) << sh;
-      W[j++] = x;
+    if (this.crcStart < 0) {
+      for (; q < fullEnd; q += 4) W[j++] = dv.getInt32(bo + q);
+      if (q < ds + len) {
+        let x = 0;
+        for (let sh = 24; q < ds + len; q++, sh -= 8) x |= (data[q] as number) << sh;
+        W[j++] = x;
+      }
+    } else {
+      // CRC-32C (slicing by 4) of the encoding byte, then of each word as it is loaded.
+      let c = ~0;
+      for (let p = this.crcStart; p < ds; p++) c = (T[(c ^ (data[p] as number)) & 0xff] as number) ^ (c >>> 8);
+      for (; q < fullEnd; q += 4) {
+        const x = dv.getInt32(bo + q);
+        W[j++] = x;
+        c =
+          (T[768 + ((c ^ (x >>> 24)) & 0xff)] as number) ^
+          (T[512 + (((c >>> 8) ^ (x >>> 16)) & 0xff)] as number) ^
+          (T[256 + (((c >>> 16) ^ (x >>> 8)) & 0xff)] as number) ^
+          (T[((c >>> 24) ^ x) & 0xff] as number);
+      }
+      if (q < ds + len) {
+        let x = 0;
+        for (let sh = 24; q < ds + len; q++, sh -= 8) {
+          const by = data[q] as number;
+          x |= by << sh;
+          c = (T[(c ^ by) & 0xff] as number) ^ (c >>> 8);
+        }
+        W[j++] = x;
+      }
+      if (~c !== dv.getInt32(bo + ds + len)) {
+        this.crcBad = true;
+        this.e = new ChunkEncodingError(ERR_CHUNK_CORRUPT, 'XOR chunk: checksum mismatch');
+        return;
+      }
     }
     for (let z = 0; z < PAD_WORDS; z++) W[j + z] = 0;
     const endBits = len * 8;

@@ -169,8 +169,13 @@ export class ChunkReader {
    * Finds and CRC-checks the chunk at `ref` without allocating: afterwards its data is
    * `locBuf[locStart:locEnd)` (a cached window or a private buffer, valid until the next
    * call) and its encoding byte is `lastEnc`. Throws ChunkFileError like `chunk()`.
+   *
+   * `verifyCrc = false` skips the checksum for a caller that checks it itself while it
+   * reads the data (`XORIterator.resetRangeChecked`: the encoding byte is at
+   * `locStart - 1`, the CRC at `locBuf[locEnd:locEnd+4)`) and calls `locate(ref)` again
+   * for the error when it does not match. Every other check still happens here.
    */
-  locate(ref: number): void {
+  locate(ref: number, verifyCrc = true): void {
     if (this.closed) throw new Error('chunk reader closed');
     const segIdx = Math.floor(ref / 4294967296);
     const off = ref - segIdx * 4294967296;
@@ -200,9 +205,11 @@ export class ChunkReader {
     b = this.bytesAt(segIdx, seg, encPos, end, false);
     p = this.bufOff;
     const dataEnd = p + 1 + len;
-    const want = ((b[dataEnd] as number) * 16777216 + (((b[dataEnd + 1] as number) << 16) | ((b[dataEnd + 2] as number) << 8) | (b[dataEnd + 3] as number))) >>> 0;
-    const got = crc32c(b, p, dataEnd);
-    if (got !== want) throw new ChunkFileError(ERR_CHUNK_CHECKSUM, seg.path, off, `checksum mismatch expected:${want.toString(16)}, actual:${got.toString(16)}`);
+    if (verifyCrc) {
+      const want = ((b[dataEnd] as number) * 16777216 + (((b[dataEnd + 1] as number) << 16) | ((b[dataEnd + 2] as number) << 8) | (b[dataEnd + 3] as number))) >>> 0;
+      const got = crc32c(b, p, dataEnd);
+      if (got !== want) throw new ChunkFileError(ERR_CHUNK_CHECKSUM, seg.path, off, `checksum mismatch expected:${want.toString(16)}, actual:${got.toString(16)}`);
+    }
     this.lastEnc = b[p] as number;
     this.locBuf = b;
     this.locStart = p + 1;

@@ -20,6 +20,13 @@ for (let i = 0; i < 256; i++) {
 }
 
 /**
+ * The slicing tables (table s at [256 s, 256 s + 256)): for callers that fold the CRC
+ * into their own pass over the bytes (the XOR decoder checks block chunks while it
+ * loads their words).
+ */
+export const CRC32C_TABLES: Int32Array = T;
+
+/**
  * Continues a CRC over `buf[start:end)`. Start a new CRC with `crc = 0`.
  * Returns an unsigned 32-bit number.
  */
