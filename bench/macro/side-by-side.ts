@@ -145,6 +145,14 @@ async function main(): Promise<void> {
   const mRss = rss(mm.pid!).rss;
   const pSeries = await prom.selfMetric('prometheus_tsdb_head_series');
   const mSeries = await mmMetric('prometheus_tsdb_head_series');
+  // Where the service's memory is (the Go side has no equivalent breakdown here).
+  if (mmOrigin !== null) {
+    const text = await (await fetch(`${mmOrigin}/metrics`)).text();
+    const pick = (re: RegExp): string =>
+      [...text.matchAll(re)].map((m) => `${m[1] ?? ''}=${(Number(m[2]) / 1048576).toFixed(1)}MB`).join(' ');
+    console.log(`# mm memory: ${pick(/^nodejs_(heap_size_used|heap_size_total|external_memory)_bytes (\S+)$/gm)}`);
+    console.log(`# mm heap spaces (used): ${pick(/^nodejs_heap_space_size_used_bytes\{space="(\w+)"\} (\S+)$/gm)}`);
+  }
 
   mm.kill('SIGTERM');
   await mmExit;
