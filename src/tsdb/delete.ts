@@ -42,7 +42,7 @@ import { HeadSeries } from './head/read.js';
 import { labelsHash } from './head/series-map.js';
 import { encodeTombstones as encodeTombstonesRecord, TombstoneBatch } from './record/index.js';
 import type { Interval } from './tombstones/index.js';
-import { writeTombstones } from './tombstones/index.js';
+import { anyInBounds, writeTombstones } from './tombstones/index.js';
 
 /**
  * The times Prometheus's API uses when `start`/`end` are absent (web/api/v1 `minTime`,
@@ -313,12 +313,7 @@ export class DeletedFilterIterator implements SampleIterator {
   }
 
   private deleted(t: number): boolean {
-    const d = this.dels;
-    for (let i = 0; i < d.length; i++) {
-      const iv = d[i] as Interval;
-      if (t >= iv.mint && t <= iv.maxt) return true;
-    }
-    return false;
+    return anyInBounds(this.dels, t);
   }
 
   next(): ValueType {

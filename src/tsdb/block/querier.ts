@@ -18,7 +18,7 @@ import { Encoding, XORIterator, chunkFromData } from '../chunkenc/index.js';
 import type { ChunkReader } from '../chunks/index.js';
 import type { IndexChunkMeta, IndexReader } from '../index/index.js';
 import { compareUtf8 } from '../index/index.js';
-import { isSubrange } from '../tombstones/index.js';
+import { anyInBounds, isSubrange } from '../tombstones/index.js';
 import type { Interval, MemTombstones } from '../tombstones/index.js';
 import { postingsForMatchers } from './postings-for-matchers.js';
 
@@ -281,12 +281,7 @@ export class BlockSeriesIterator implements SampleIterator {
   }
 
   private deleted(t: number): boolean {
-    const d = this.dels;
-    for (let i = 0; i < d.length; i++) {
-      const iv = d[i] as Interval;
-      if (t >= iv.mint && t <= iv.maxt) return true;
-    }
-    return false;
+    return anyInBounds(this.dels, t);
   }
 
   next(): ValueType {

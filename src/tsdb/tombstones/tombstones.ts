@@ -54,6 +54,15 @@ export function inBounds(iv: Interval, t: number): boolean {
   return t >= iv.mint && t <= iv.maxt;
 }
 
+/** True when `t` lies in one of `ivs`: the per-sample deletion check of tombstone-aware iterators. */
+export function anyInBounds(ivs: readonly Interval[], t: number): boolean {
+  for (let i = 0; i < ivs.length; i++) {
+    const iv = ivs[i] as Interval;
+    if (t >= iv.mint && t <= iv.maxt) return true;
+  }
+  return false;
+}
+
 /** True when [mint, maxt] is inside one of `ivs` (Go `Interval.IsSubrange`). */
 export function isSubrange(mint: number, maxt: number, ivs: readonly Interval[]): boolean {
   for (const iv of ivs) if (mint >= iv.mint && maxt <= iv.maxt) return true;
