@@ -170,8 +170,12 @@ describe('Mattermost-like input: promtool and we write the same blocks', () => {
       expect(analyzeSections(analyzeBlock(c.O, id, 1_000_000, true))).toEqual(analyzeSections(p.stdout));
       expect(p.stdout).toContain('Compaction analysis:');
     }
-    // Default limit: same numbers in the same order (ties may list other names).
-    const nums = (s: string) => s.split('\n').map((l) => l.split(' ')[0]);
+    // Default limit: same numbers in the same order (ties may list other names). promtool breaks
+    // ties in map order, so a tied entry whose label value holds a newline (the generator's escape
+    // case) may print on two lines in one run and not at all in another: compare the count of each
+    // entry and the section headings, not the continuation lines of a multi-line value.
+    const nums = (s: string) =>
+      s.split('\n').filter((l) => /^(\d+ |[A-Z]|$)/.test(l)).map((l) => l.split(' ')[0]);
     expect(nums(analyzeBlock(c.P, '', 20))).toEqual(nums((await promtool('tsdb', 'analyze', c.P)).stdout));
   }, 60_000);
 });
