@@ -160,6 +160,13 @@ async function main(): Promise<void> {
   for (const s of servers) await s.close();
   await rm(dataDir, { recursive: true, force: true });
 
+  // A target server that failed (say, its exposition could not be built) leaves only the
+  // synthetic series: say so instead of printing figures for an empty run.
+  if (pSeries < TARGETS * SERIES * 0.9 || mSeries < TARGETS * SERIES * 0.9) {
+    console.error(`side-by-side: head series prometheus=${pSeries} mm=${mSeries}, expected about ${TARGETS * SERIES}: the targets were not scraped`);
+    process.exitCode = 1;
+    return;
+  }
   const pSamples = p1.samples - p0.samples;
   const mSamples = m1.samples - m0.samples;
   console.log(`# prometheus: ${(p1.cpu - p0.cpu).toFixed(2)} cpu-s, ${pSamples} samples; mm-metrics: ${(m1.cpu - m0.cpu).toFixed(2)} cpu-s, ${mSamples} samples`);

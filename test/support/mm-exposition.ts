@@ -46,7 +46,8 @@ const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 let catalog: CatalogFamily[] | null = null;
 function families(): CatalogFamily[] {
   if (catalog === null) {
-    const url = new URL('../../../shared/mattermost/metrics-catalog.json', import.meta.url);
+    // A copy of ../shared/mattermost/metrics-catalog.json, so a clone anywhere runs the tests.
+    const url = new URL('../fixtures/mattermost-metrics-catalog.json', import.meta.url);
     const doc = JSON.parse(readFileSync(url, 'utf8')) as { families: CatalogFamily[] };
     catalog = doc.families.filter((f) => f.scrape_job === 'prometheus');
   }
