@@ -17,7 +17,7 @@
  * lines the child prints — and peak/final RSS (/proc/<pid>/status).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +37,22 @@ function cpuSeconds(pid: number): number {
   // Fields after the ")" of the command name; utime and stime are fields 14 and 15.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** utime+stime per thread name (/proc/<pid>/task/<tid>/comm), to see main thread vs GC and libuv workers. */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim().replace(/\d+$/, '#');
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / CLK_TCK);
+    } catch {
+      // the thread exited between readdir and read
+    }
+  }
+  return out;
 }
 
 function rss(pid: number): { rss: number; hwm: number } {
@@ -95,8 +111,10 @@ async function main(): Promise<void> {
     .filter((x) => x !== '');
   const mm: ChildProcess = spawn(cmd[0]!, cmd.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
-    // The service's own default targets (localhost:8067/9100) would only add failing scrapes.
-    env: { ...process.env, MM_METRICS_TARGETS_MATTERMOST_ENABLED: 'false', MM_METRICS_TARGETS_NODE_EXPORTER_ENABLED: 'false', MM_METRICS_LOG_LEVEL: 'warn' },
+    // The same targets as Prometheus: not the default Mattermost/node-exporter targets (they
+    // would only add failing scrapes), nor its own /metrics (Prometheus is not set to scrape
+    // itself here; MM_SIDE_SELF=1 keeps ours).
+    env: { ...process.env, MM_METRICS_TARGETS_MATTERMOST_ENABLED: 'false', MM_METRICS_TARGETS_NODE_EXPORTER_ENABLED: 'false', MM_METRICS_TARGETS_SELF_ENABLED: process.env.MM_SIDE_SELF === '1' ? 'true' : 'false', MM_METRICS_LOG_LEVEL: 'warn' },
   });
   let mmSamples = 0;
   // The full service prints "running: <url>"; its counters are then read from its /metrics.
@@ -131,6 +149,7 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 10_000));
   const p0 = { cpu: cpuSeconds(prom.pid), samples: await prom.selfMetric('prometheus_tsdb_head_samples_appended_total') };
   const m0 = { cpu: cpuSeconds(mm.pid!), samples: await mmMetric('prometheus_tsdb_head_samples_appended_total') };
+  const t0 = threadCpu(mm.pid!);
   let pHwm = 0;
   let mHwm = 0;
   const end = Date.now() + MINUTES * 60_000;
@@ -141,6 +160,8 @@ async function main(): Promise<void> {
   }
   const p1 = { cpu: cpuSeconds(prom.pid), samples: await prom.selfMetric('prometheus_tsdb_head_samples_appended_total') };
   const m1 = { cpu: cpuSeconds(mm.pid!), samples: await mmMetric('prometheus_tsdb_head_samples_appended_total') };
+  const t1 = threadCpu(mm.pid!);
+  console.log(`# mm cpu-s by thread: ${[...t1].map(([k, v]) => `${k}=${(v - (t0.get(k) ?? 0)).toFixed(2)}`).join(' ')}`);
   const pRss = rss(prom.pid).rss;
   const mRss = rss(mm.pid!).rss;
   const pSeries = await prom.selfMetric('prometheus_tsdb_head_series');

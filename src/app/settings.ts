@@ -39,7 +39,7 @@ export function settingsFromConfig(c: Config): AppSettings {
       labelValueLengthLimit: 0,
     },
     targets: {
-      scrapeSelf: true,
+      scrapeSelf: c.targets.self.enabled,
       localHost: mm.host || 'localhost',
       metricsPort: mm.port,
       mattermostEnabled: c.targets.mattermost.enabled,

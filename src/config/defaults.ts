@@ -33,6 +33,9 @@ export function defaultInput(): InputTree {
         metricsListenAddress: ':8067', // MetricsSettings.ListenAddress
         metricsPath: '/metrics',
       },
+      self: {
+        enabled: true, // ours: the service's own /metrics, job "mm-metrics"
+      },
       nodeExporter: {
         enabled: true, // EnableNodeExporterTargets
         port: 9100, // NodeExporterPort

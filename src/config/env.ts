@@ -48,6 +48,7 @@ export const ENV_TABLE: ReadonlyArray<readonly [string, string, EnvKind]> = [
   ['MM_METRICS_TARGETS_MATTERMOST_ENABLED', 'targets.mattermost.enabled', 'bool'],
   ['MM_METRICS_TARGETS_MATTERMOST_METRICS_LISTEN_ADDRESS', 'targets.mattermost.metricsListenAddress', 'string'],
   ['MM_METRICS_TARGETS_MATTERMOST_METRICS_PATH', 'targets.mattermost.metricsPath', 'string'],
+  ['MM_METRICS_TARGETS_SELF_ENABLED', 'targets.self.enabled', 'bool'],
   ['MM_METRICS_TARGETS_NODE_EXPORTER_ENABLED', 'targets.nodeExporter.enabled', 'bool'],
   ['MM_METRICS_TARGETS_NODE_EXPORTER_PORT', 'targets.nodeExporter.port', 'int'],
   ['MM_METRICS_TARGETS_CALLS_ENABLED', 'targets.calls.enabled', 'bool'],

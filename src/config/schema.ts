@@ -215,6 +215,9 @@ export const configSchema = section({
       metricsListenAddress: str({ check: (s) => hostPortProblem(s, 1) }),
       metricsPath: str({ check: pathProblem }),
     }),
+    self: section({
+      enabled: bool(),
+    }),
     nodeExporter: section({
       enabled: bool(),
       port: int(1, 65535),

@@ -55,6 +55,10 @@ export interface Config {
       metricsListenAddress: string;
       metricsPath: string;
     };
+    self: {
+      /** Scrape the service's own /metrics (job "mm-metrics"), as Prometheus scrapes itself. */
+      enabled: boolean;
+    };
     nodeExporter: {
       /** plugin EnableNodeExporterTargets (true). */
       enabled: boolean;

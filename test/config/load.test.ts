@@ -173,6 +173,7 @@ describe('environment overrides', () => {
     { env: { MM_METRICS_SCRAPE_BODY_SIZE_LIMIT: '256MiB' }, get: (c: Awaited<ReturnType<typeof loadConfig>>) => c.scrape.bodySizeLimit, want: 256 * 1024 * 1024 },
     { env: { MM_METRICS_SCRAPE_SAMPLE_LIMIT: '50000' }, get: (c: Awaited<ReturnType<typeof loadConfig>>) => c.scrape.sampleLimit, want: 50_000 },
     { env: { MM_METRICS_SCRAPE_HONOR_LABELS: 'FALSE' }, get: (c: Awaited<ReturnType<typeof loadConfig>>) => c.scrape.honorLabels, want: false },
+    { env: { MM_METRICS_TARGETS_SELF_ENABLED: 'false' }, get: (c: Awaited<ReturnType<typeof loadConfig>>) => c.targets.self.enabled, want: false },
     { env: { MM_METRICS_CLUSTER_ENABLE: '1', MM_METRICS_CLUSTER_DATABASE_DATA_SOURCE: 'postgres://u:p@h/db' }, get: (c: Awaited<ReturnType<typeof loadConfig>>) => c.cluster.enable, want: true },
     { env: { MM_METRICS_FILE_STORE_S3_PATH_STYLE: 'true' }, get: (c: Awaited<ReturnType<typeof loadConfig>>) => c.fileStore.s3.pathStyle, want: true },
     { env: { MM_METRICS_FILE_STORE_DRIVER: 'amazons3', MM_METRICS_FILE_STORE_S3_BUCKET: 'b' }, get: (c: Awaited<ReturnType<typeof loadConfig>>) => c.fileStore.driver, want: 's3' },
