@@ -30,6 +30,7 @@
  * Every maintenance step runs under one promise-chain mutex (`exclusive`), so a head cut,
  * a snapshot and close never interleave; appenders and queriers never wait for it.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Appender, Matcher, Querier } from '../storage/index.js';
@@ -42,7 +43,7 @@ import { DEFAULT_BLOCK_RANGE, Head, type HeadStats } from './head/head.js';
 import { acquireDirLock, type DirLock } from './head/lockfile.js';
 import { replayWAL, type ReplayStats } from './head/replay.js';
 import { ChunkDiskMapper, DEFAULT_WRITE_BUFFER_SIZE, MAX_HEAD_CHUNK_FILE_SIZE } from './head/chunk-disk-mapper.js';
-import { finishHeadChunks, loadHeadChunks, type HeadChunksStats } from './head/mmap-load.js';
+import { closeCopySource, finishHeadChunks, loadHeadChunks, type HeadChunksStats } from './head/mmap-load.js';
 import { mergeQueriers } from './querier.js';
 import { deleteInBlock, deleteInHead, TombstoneFilterQuerier, validateDeleteArgs, withoutDeleted } from './delete.js';
 import { newCheckpointFilter } from './record/index.js';
@@ -150,7 +151,7 @@ export interface DBStats {
   head: HeadStats;
   blocks: { count: number; numSeries: number; numSamples: number; numChunks: number; bytes: number; mint: number | null; maxt: number | null };
   replay: ReplayStats | null;
-  /** What loading chunks_head at open found (null: read-only, or not loaded). */
+  /** What loading chunks_head at open found (null when there was nothing to load: a read-only open without chunks_head/). */
   headChunks: HeadChunksStats | null;
 }
 
@@ -185,8 +186,10 @@ export async function openDB(dir: string, opts: Partial<DBOptions> = {}): Promis
 
 /**
  * Opens `dir` read-only, as `promtool tsdb dump` does: no lock, nothing written or
- * deleted; blocks are loaded and the WAL (checkpoint + segments) is replayed into memory.
- * A corrupt WAL tail is not repaired: replay stops there and the rest is skipped.
+ * deleted; blocks are loaded, the finished chunks in `chunks_head/` are read (a corrupt
+ * file and the later ones are skipped, not deleted), and the WAL (checkpoint + segments)
+ * is replayed into memory on top of them. A corrupt WAL tail is not repaired: replay
+ * stops there and the rest is skipped.
  */
 export async function openReadOnly(dir: string, opts: Partial<DBOptions> = {}): Promise<DB> {
   const o = { ...defaultDBOptions(), ...opts, lockfile: false };
@@ -225,8 +228,8 @@ export class DB {
     this.opts = opts;
     this.readOnly = readOnly;
     // A writable DB keeps finished head chunks in chunks_head/ (as Prometheus); a
-    // read-only one writes nothing, so its head keeps them in memory (the WAL replay
-    // from the last checkpoint rebuilds every head sample without chunks_head).
+    // read-only one writes nothing, so its head keeps them in memory: those loaded from
+    // chunks_head (read-only, initInner) and those cut during WAL replay.
     const chunkDisk = readOnly ? null : new ChunkDiskMapper(join(dir, 'chunks_head'), { logger: opts.logger, writeBufferSize: opts.headChunkWriteBufferSize, maxFileSize: opts.headChunkFileSize });
     this.head = new Head({ chunkRange: opts.blockRange, wal: null, maxFutureMs: opts.maxFutureMs, chunkDisk });
     this.metrics = new DBMetrics();
@@ -254,6 +257,7 @@ export class DB {
       for (const b of this.loaded) await b.block.close().catch(() => {});
       this.loaded = [];
       try {
+        closeCopySource(this.head.pendingChunks);
         this.head.opts.chunkDisk?.close();
       } catch {
         // already failing; the open error is the one to report
@@ -269,7 +273,16 @@ export class DB {
     this.head.minValidTime = newest;
     const walDir = join(this.dir, 'wal');
     if (this.readOnly) {
+      // chunks_head read as promtool does (its finished chunks may be missing from a
+      // truncated WAL), through a read-only mapper: nothing is created, repaired or
+      // deleted; the chunks are copied into the in-memory head as their series appear.
+      const hc = join(this.dir, 'chunks_head');
+      if (existsSync(hc)) {
+        const src = new ChunkDiskMapper(hc, { readOnly: true, logger: this.opts.logger });
+        this.headChunksStats = loadHeadChunks(this.head, src, this.opts.logger);
+      }
       this.replayStats = await this.replay(walDir, Infinity);
+      finishHeadChunks(this.head);
       return;
     }
     const disk = this.head.opts.chunkDisk;

@@ -54,6 +54,7 @@ const RECORD_FIXED = 8 + 8 + 8 + 1; // before the uvarint length
 
 export const ERR_HEAD_CHUNKS_CORRUPT = 'MM_ERR_HEAD_CHUNKS_CORRUPT';
 export const ERR_HEAD_CHUNKS_CLOSED = 'MM_ERR_HEAD_CHUNKS_CLOSED';
+export const ERR_HEAD_CHUNKS_READ_ONLY = 'MM_ERR_HEAD_CHUNKS_READ_ONLY';
 
 /** A chunks_head file that cannot be read past some point, or a reference that does not resolve. */
 export class HeadChunksError extends Error {
@@ -157,6 +158,12 @@ export interface ChunkDiskMapperOptions {
   logger: HeadChunksLogger | null;
   /** Read through the 64 KiB block cache (default true). */
   readCache: boolean;
+  /**
+   * Read-only (a read-only DB, `tsdb dump`): nothing is created, written, repaired or
+   * deleted; a corrupt file and the later ones are skipped in memory only. `write`/`cut`
+   * throw `MM_ERR_HEAD_CHUNKS_READ_ONLY`. Default false.
+   */
+  readOnly: boolean;
 }
 
 /** Open file: descriptor, bytes on disk, newest chunk maxt (for stats/size). */
@@ -200,13 +207,13 @@ export class ChunkDiskMapper {
   /** Creates `dir` if needed and lists its files; call `loadAll` once before writing. */
   constructor(dir: string, opts: Partial<ChunkDiskMapperOptions> = {}) {
     this.dir = dir;
-    this.opts = { writeBufferSize: DEFAULT_WRITE_BUFFER_SIZE, maxFileSize: MAX_HEAD_CHUNK_FILE_SIZE, logger: null, readCache: true, ...opts };
+    this.opts = { writeBufferSize: DEFAULT_WRITE_BUFFER_SIZE, maxFileSize: MAX_HEAD_CHUNK_FILE_SIZE, logger: null, readCache: true, readOnly: false, ...opts };
     this.files = new Map();
     this.retired = new Map();
     this.retiredAt = new Map();
     this.cur = 0;
     this.curFlushed = 0;
-    this.buf = Buffer.allocUnsafe(this.opts.writeBufferSize);
+    this.buf = Buffer.allocUnsafe(this.opts.readOnly ? 0 : this.opts.writeBufferSize);
     this.bufLen = 0;
     this.lastSeq = 0;
     this.closed = false;
@@ -217,7 +224,12 @@ export class ChunkDiskMapper {
     this.cacheNext = 0;
     this.chunksWritten = 0;
     this.chunksRead = 0;
-    mkdirSync(dir, { recursive: true });
+    if (!this.opts.readOnly) mkdirSync(dir, { recursive: true });
+  }
+
+  /** True when opened with `readOnly` (nothing on disk is ever changed). */
+  get readOnly(): boolean {
+    return this.opts.readOnly;
   }
 
   // --- startup -----------------------------------------------------------------------
@@ -231,7 +243,13 @@ export class ChunkDiskMapper {
   loadAll(): LoadResult {
     const res: LoadResult = { chunks: new LoadedChunks(), maxSeriesRef: 0, droppedFiles: [], corruption: null };
     const nums: number[] = [];
-    for (const name of readdirSync(this.dir)) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.dir);
+    } catch (e) {
+      if (!this.opts.readOnly || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    for (const name of names) {
       if (!/^\d+$/.test(name)) continue;
       nums.push(Number(name));
     }
@@ -241,7 +259,7 @@ export class ChunkDiskMapper {
     if (nums.length > 0) {
       const last = nums[nums.length - 1] as number;
       if (statSync(this.path(last)).size === 0) {
-        unlinkSync(this.path(last));
+        if (!this.opts.readOnly) unlinkSync(this.path(last));
         nums.pop();
       }
     }
@@ -269,7 +287,8 @@ export class ChunkDiskMapper {
       this.deleteFilesFrom(drop);
       res.droppedFiles = drop;
       res.chunks.dropFrom(bad.fileIndex);
-      this.opts.logger?.warn({ dir: this.dir, files: drop.map(headChunkFileName).join(','), err: bad.message }, 'head chunk files corrupt: deleted from the first bad one on, the WAL replays their samples');
+      const what = this.opts.readOnly ? 'skipped (read-only, not repaired)' : 'deleted';
+      this.opts.logger?.warn({ dir: this.dir, files: drop.map(headChunkFileName).join(','), err: bad.message }, `head chunk files corrupt: ${what} from the first bad one on, the WAL replays their samples`);
     }
     let maxRef = 0;
     const d = res.chunks.data;
@@ -295,6 +314,7 @@ export class ChunkDiskMapper {
       const f = this.files.get(n);
       if (f !== undefined) closeSync(f.fd);
       this.files.delete(n);
+      if (this.opts.readOnly) continue;
       try {
         unlinkSync(this.path(n));
       } catch (e) {
@@ -429,6 +449,7 @@ export class ChunkDiskMapper {
    * of a process cuts a new file.
    */
   cut(): void {
+    if (this.opts.readOnly) throw new HeadChunksError(ERR_HEAD_CHUNKS_READ_ONLY, -1, `head chunks ${this.dir}: open read-only`);
     if (this.cur !== 0) {
       this.flush();
       fsyncSync((this.files.get(this.cur) as ChunkFile).fd);
@@ -454,7 +475,7 @@ export class ChunkDiskMapper {
    * the deleted file numbers.
    */
   truncate(minLiveFile: number): number[] {
-    if (this.closed) return [];
+    if (this.closed || this.opts.readOnly) return [];
     this.closeRetired(false);
     const del: number[] = [];
     for (const n of [...this.files.keys()].sort((a, b) => a - b)) {

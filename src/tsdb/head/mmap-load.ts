@@ -51,11 +51,18 @@ export class PendingChunks {
   /** Series refs for which a WAL sample was skipped as already on disk. */
   readonly skipped: Set<number>;
   readonly stats: HeadChunksStats;
-  constructor(stats: HeadChunksStats) {
+  /**
+   * Set for a read-only head (no chunk mapper of its own): the read-only mapper the chunks
+   * were loaded from. Attached chunks are copied into the head's arena, and
+   * `finishHeadChunks` closes it.
+   */
+  copyFrom: ChunkDiskMapper | null;
+  constructor(stats: HeadChunksStats, copyFrom: ChunkDiskMapper | null = null) {
     this.byRef = new Map();
     this.attached = new Map();
     this.skipped = new Set();
     this.stats = stats;
+    this.copyFrom = copyFrom;
   }
 }
 
@@ -65,6 +72,8 @@ export class PendingChunks {
  * `head.minValidTime` set (end of the newest block).
  */
 export function loadHeadChunks(head: Head, disk: ChunkDiskMapper, logger: HeadChunksLogger | null): HeadChunksStats {
+  // A read-only mapper serves a head that keeps its chunks in memory: copy at attach.
+  const copyFrom = disk.readOnly ? disk : null;
   const t0 = performance.now();
   const res = disk.loadAll();
   const stats: HeadChunksStats = {
@@ -77,7 +86,7 @@ export function loadHeadChunks(head: Head, disk: ChunkDiskMapper, logger: HeadCh
     corruption: res.corruption?.message ?? null,
     durationMs: 0,
   };
-  let pending = new PendingChunks(stats);
+  let pending = new PendingChunks(stats, copyFrom);
   for (;;) {
     const bad = group(res.chunks, head.minValidTime, pending);
     if (bad === null) break;
@@ -87,8 +96,9 @@ export function loadHeadChunks(head: Head, disk: ChunkDiskMapper, logger: HeadCh
     res.chunks.dropFrom(bad.file);
     stats.droppedFiles = [...stats.droppedFiles, ...drop];
     stats.corruption = bad.message;
-    logger?.warn({ dir: disk.dir, files: drop.join(','), err: bad.message }, 'head chunk files corrupt: deleted from the first bad one on, the WAL replays their samples');
-    pending = new PendingChunks(stats);
+    const what = disk.readOnly ? 'skipped (read-only, not repaired)' : 'deleted';
+    logger?.warn({ dir: disk.dir, files: drop.join(','), err: bad.message }, `head chunk files corrupt: ${what} from the first bad one on, the WAL replays their samples`);
+    pending = new PendingChunks(stats, copyFrom);
   }
   if (res.maxSeriesRef > head.lastSeriesRef) head.lastSeriesRef = res.maxSeriesRef;
   head.pendingChunks = pending;
@@ -130,6 +140,11 @@ export function attachLoadedChunks(head: Head, s: MemSeries): void {
   const arr = p.byRef.get(s.ref);
   if (arr === undefined || s.numChunks() > 0) return;
   p.byRef.delete(s.ref);
+  const src = p.copyFrom;
+  if (src !== null) {
+    // Read-only head: the bytes go into its arena (the mapper is closed after replay).
+    for (let k = 0; k < arr.length; k += META_STRIDE) arr[k + 2] = head.arena.put(src.read(arr[k + 2] as number, metaLen(arr[k + 3] as number)));
+  }
   s.cutMeta = arr;
   let n = 0;
   for (let k = 3; k < arr.length; k += META_STRIDE) n += metaSamples(arr[k] as number);
@@ -187,6 +202,7 @@ export function finishHeadChunks(head: Head): HeadChunksStats | null {
   const p = head.pendingChunks;
   if (p === null) return null;
   head.pendingChunks = null;
+  closeCopySource(p);
   const it = new XORIterator(new Uint8Array(0));
   for (const [ref, mmMaxt] of p.attached) {
     const s = head.series.getByRef(ref);
@@ -202,6 +218,14 @@ export function finishHeadChunks(head: Head): HeadChunksStats | null {
     }
   }
   return p.stats;
+}
+
+/** Closes a read-only head's source mapper (after replay, or when the open fails). */
+export function closeCopySource(p: PendingChunks | null): void {
+  const src = p?.copyFrom ?? null;
+  if (src === null || p === null) return;
+  p.copyFrom = null;
+  src.close();
 }
 
 /** Lowest chunks_head file number a live finished chunk is in (Infinity when none): older files may go. */
