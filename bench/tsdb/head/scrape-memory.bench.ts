@@ -12,6 +12,8 @@
  *
  * Finished chunks go to chunks_head/ in a temp dir, as in the service (one chunk per
  * series is cut at ~120 scrapes); MM_BENCH_HEAD_IN_MEMORY=1 keeps them in the arena.
+ * MM_BENCH_SNAPSHOT=file.heapsnapshot writes a V8 heap snapshot after measuring (to see
+ * which objects a series costs).
  *
  * The side-by-side's RSS per series also carries the service's fixed cost (~130 MB of
  * loaded modules and the tsx loader thread, divided by 50,000 series). Fixed seed.
@@ -19,6 +21,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { Head } from '../../../src/tsdb/head/head.js';
 import { ChunkDiskMapper } from '../../../src/tsdb/head/chunk-disk-mapper.js';
 import { newParser } from '../../../src/textparse/index.js';
@@ -57,6 +60,7 @@ const n = head.series.size;
 console.log(`FIGURE scrape_head_heap_bytes_per_series: ${Math.round((m1.heapUsed - m0.heapUsed) / n)} bytes`);
 console.log(`FIGURE scrape_head_buffer_bytes_per_series: ${Math.round((m1.arrayBuffers - m0.arrayBuffers) / n)} bytes`);
 console.log(`FIGURE scrape_head_rss_bytes_per_series: ${Math.round((m1.rss - m0.rss) / n)} bytes`);
+if (process.env.MM_BENCH_SNAPSHOT) console.log(`heap snapshot: ${writeHeapSnapshot(process.env.MM_BENCH_SNAPSHOT)}`);
 console.log(`finished chunks: ${disk === null ? 'in memory' : `${disk.chunksWritten} in chunks_head (${disk.size()} B)`}`);
 disk?.close();
 if (chunkDir !== null) rmSync(chunkDir, { recursive: true, force: true });

@@ -74,3 +74,175 @@ export class BufferPool {
     return this.allocated;
   }
 }
+
+/** Smallest and largest block sizes of `SlabPool` (blocks above go to plain buffers). */
+export const SLAB_POOL_MIN = 32;
+export const SLAB_POOL_MAX = 4096;
+/** Size classes: 32, then four steps per doubling (40, 48, 56, 64, 80, …, 3584, 4096). */
+const NUM_CLASSES = 29;
+
+/** Index of the smallest class holding `n` bytes (n ≤ SLAB_POOL_MAX). */
+function classOf(n: number): number {
+  if (n <= SLAB_POOL_MIN) return 0;
+  const e = 31 - Math.clz32(n - 1); // 2^e < n ≤ 2^(e+1)
+  const base = 1 << e;
+  return (e - 5) * 4 + Math.ceil((n - base) / (base >>> 2));
+}
+
+/** Block size of class `c`. */
+function classSize(c: number): number {
+  if (c === 0) return SLAB_POOL_MIN;
+  const e = 5 + ((c - 1) >>> 2);
+  return (1 << e) + (((c - 1) & 3) + 1) * (1 << (e - 2));
+}
+
+/** One 64 KiB slab of a `SlabPool` class: blocks handed out, free offsets, place in the class's list of slabs with room. */
+class Slab {
+  readonly buf: Uint8Array;
+  readonly size: number;
+  /** Offsets of given-back blocks. */
+  readonly free: number[];
+  /** Offset of the first never-used block. */
+  bump: number;
+  /** Blocks handed out. */
+  used: number;
+  /** Index in the class's list of slabs with room, -1 when full. */
+  pidx: number;
+
+  constructor(size: number) {
+    this.buf = new Uint8Array(SLAB);
+    this.size = size;
+    this.free = [];
+    this.bump = 0;
+    this.used = 0;
+    this.pidx = -1;
+  }
+
+  hasRoom(): boolean {
+    return this.free.length > 0 || this.bump + this.size <= SLAB;
+  }
+}
+
+/**
+ * Blocks for the head's open chunks, addressed as (slab, offset) instead of one view
+ * object per block: a series keeps the shared slab's `Uint8Array` plus two small
+ * integers, where a per-series view cost ~100 bytes of heap and a pointer chase per
+ * sample. Size classes are a quarter of a power of two apart (32 … 4096 B, ~12 %
+ * average slack instead of ~25 % with powers of two), so a series can keep a block
+ * sized to its previous chunk (see mem-series.ts).
+ *
+ * ```
+ *   class 160 B   slabs with room: [S3, S7]     S3 ┌────┬────┬────┬─ … ┐ used 9, free [320]
+ *   class 192 B   slabs with room: [S5]         …
+ *   bySlab: slab bytes → Slab (to find a given-back block's slab)
+ * ```
+ *
+ * `take(n)` returns the block's capacity and leaves the block in `buf`/`off` (out
+ * fields, no allocation). Blocks are zero when taken; `give` zeroes the bytes the owner
+ * wrote. Same contract as `BufferPool`: give back only blocks nobody reads any more.
+ * A slab whose blocks are all given back is dropped (kept when it is its class's only
+ * slab with room): series move between classes at chunk cuts, all at about the same
+ * time, and without this every class would keep its peak for ever.
+ */
+export class SlabPool {
+  /** Out: the buffer of the block the last `take` returned. */
+  buf: Uint8Array;
+  /** Out: the offset of that block in `buf`. */
+  off: number;
+  private readonly partial: Slab[][];
+  private readonly bySlab: Map<Uint8Array, Slab>;
+  private allocated: number;
+
+  constructor() {
+    this.buf = EMPTY_BLOCK;
+    this.off = 0;
+    this.partial = [];
+    for (let c = 0; c < NUM_CLASSES; c++) this.partial.push([]);
+    this.bySlab = new Map();
+    this.allocated = 0;
+  }
+
+  /** Capacity `take(n)` would return: the class size, or `n` itself above SLAB_POOL_MAX. */
+  static capFor(n: number): number {
+    return n > SLAB_POOL_MAX ? n : classSize(classOf(n));
+  }
+
+  /** A zeroed block of at least `n` bytes (exactly `capFor(n)`): sets `buf`/`off`, returns the capacity. */
+  take(n: number): number {
+    if (n > SLAB_POOL_MAX) {
+      this.buf = new Uint8Array(n);
+      this.off = 0;
+      return n;
+    }
+    const c = classOf(n);
+    const size = classSize(c);
+    const list = this.partial[c] as Slab[];
+    let slab: Slab;
+    if (list.length === 0) {
+      slab = new Slab(size);
+      this.bySlab.set(slab.buf, slab);
+      this.allocated += SLAB;
+      slab.pidx = 0;
+      list.push(slab);
+    } else {
+      slab = list[list.length - 1] as Slab;
+    }
+    let off: number;
+    if (slab.free.length > 0) off = slab.free.pop() as number;
+    else {
+      off = slab.bump;
+      slab.bump += size;
+    }
+    slab.used++;
+    if (!slab.hasRoom()) {
+      list.pop();
+      slab.pidx = -1;
+    }
+    this.buf = slab.buf;
+    this.off = off;
+    return size;
+  }
+
+  /**
+   * Returns a block from `take` (capacity `cap`) for reuse; `used` bytes from `off` on
+   * may be non-zero (the rest must be zero). Plain (oversized) blocks are left to the GC.
+   */
+  give(buf: Uint8Array, off: number, cap: number, used: number): void {
+    if (cap > SLAB_POOL_MAX) return;
+    const slab = this.bySlab.get(buf);
+    if (slab === undefined) return;
+    const list = this.partial[classOf(cap)] as Slab[];
+    slab.used--;
+    if (slab.used === 0 && (list.length > 1 || (list.length === 1 && slab.pidx < 0))) {
+      // Every block back and another slab of the class has room: drop this one.
+      if (slab.pidx >= 0) {
+        const last = list.pop() as Slab;
+        if (last !== slab) {
+          list[slab.pidx] = last;
+          last.pidx = slab.pidx;
+        }
+      }
+      this.bySlab.delete(buf);
+      this.allocated -= SLAB;
+      return;
+    }
+    buf.fill(0, off, off + used);
+    slab.free.push(off);
+    if (slab.pidx < 0) {
+      slab.pidx = list.length;
+      list.push(slab);
+    }
+  }
+
+  /** Bytes held in slabs (handed out or free). */
+  allocatedBytes(): number {
+    return this.allocated;
+  }
+
+  /** Slabs held (tests). */
+  numSlabs(): number {
+    return this.bySlab.size;
+  }
+}
+
+const EMPTY_BLOCK = new Uint8Array(0);

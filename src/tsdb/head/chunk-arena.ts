@@ -20,14 +20,14 @@
  * its page alive after release (ordinary GC), so a query running across a truncation
  * stays valid.
  */
-import { BufferPool } from '../chunkenc/buffer-pool.js';
+import { SlabPool } from '../chunkenc/buffer-pool.js';
 import type { ChunkDiskMapper } from './chunk-disk-mapper.js';
 
 const TWO32 = 4294967296;
 
 export class ChunkArena {
-  /** Buffers of the series' open chunks (pooled views into shared slabs, see buffer-pool.ts). */
-  readonly openChunks: BufferPool;
+  /** Blocks of the series' open chunks (shared slabs, see buffer-pool.ts SlabPool). */
+  readonly openChunks: SlabPool;
   private readonly pageSize: number;
   private pages: (Uint8Array | null)[];
   private live: number[];
@@ -44,7 +44,7 @@ export class ChunkArena {
 
   constructor(pageSize = 1 << 20, disk: ChunkDiskMapper | null = null) {
     this.disk = disk;
-    this.openChunks = new BufferPool();
+    this.openChunks = new SlabPool();
     this.pageSize = pageSize;
     this.pages = [];
     this.live = [];

@@ -10,18 +10,30 @@
  *  │                        chunks_head/ files (loc = ChunkDiskMapperRef, chunk-disk-mapper.ts)
  *  │                        or, for a head without a directory, in the ChunkArena's pages;
  *  │                        size = byte length * 65536 + sample count (metaLen/metaSamples)
- *  ├─ head: XORChunk + its appender         the open chunk, samples [headMint, headMaxt], headN of them
- *  ├─ nextAt                                 cut the open chunk at the first sample ≥ nextAt
- *  └─ lastHi/lastLo/lastStale                 bits of the newest value (duplicate detection)
+ *  ├─ open chunk, encoded in place (no XORChunk/XORAppender/BitWriter objects):
+ *  │    cbuf/coff/ccap   a block of a shared slab (ChunkArena.openChunks, SlabPool)
+ *  │    cpos, win, tDelta  XOR encoder state: bit position, leading/trailing window + Go's
+ *  │                       trailing-byte flag, previous time delta
+ *  │    headMint, maxtD, headN   first sample time, newest − first, samples (0 = empty)
+ *  │    nextD            cut the open chunk at the first sample ≥ headMint + nextD
+ *  └─ lastHi/lastLo/lastStale   bits of the newest value (duplicate detection; also the
+ *                                XOR encoder's previous value)
  * ```
+ *
+ * Why one object: the open chunk used to be an XORChunk + XORAppender + BitWriter + a
+ * Uint8Array view (~290 bytes of heap per series and four pointer chases per sample)
+ * and its timestamps were three boxed doubles. Now the encoder state lives here, times
+ * other than `headMint` are small-integer offsets from it, and the bytes are a slab
+ * block. The encoding is Prometheus's XOR chunk bit for bit (fast-check against
+ * `XORAppender` in test/tsdb/head/open-chunk.test.ts).
  *
  * Ownership and immutability: `cutMeta` is never written in place; cutting a chunk or
  * truncating builds a new array, and arena bytes never change. A query that captured
  * them keeps a consistent view whatever the head does next (our stand-in for
- * Prometheus's isolation, see read.ts). The open chunk's buffer is appended to in
- * place and comes from the arena's pool (`ChunkArena.openChunks`): readers, block
- * writers and cuts copy its bytes, so it goes back to the pool when the chunk is cut
- * or truncated.
+ * Prometheus's isolation, see read.ts). The open chunk's block is appended to in
+ * place: readers, block writers and cuts copy its bytes, so at a cut it is zeroed and
+ * reused for the next chunk (or swapped for a block of the size the finished chunk
+ * needed), and at truncation it goes back to the pool.
  *
  * Chunk cutting follows Prometheus 2.42 `appendPreprocessor` exactly, through
  * `chunkenc/cut.ts`: a chunk ends at the chunk-range boundary (`rangeForTimestamp`),
@@ -29,8 +41,8 @@
  * and always at 240 samples.
  */
 import { STALE_NAN_HI, STALE_NAN_LO, type Labels } from '../../storage/index.js';
-import type { ChunkAppender } from '../chunkenc/chunk.js';
-import { XORChunk } from '../chunkenc/xor.js';
+import { SlabPool } from '../chunkenc/buffer-pool.js';
+import { ctz32, int64Hi, int64Lo } from '../chunkenc/u64.js';
 import { computeChunkEndTime, rangeForTimestamp, SAMPLES_PER_CHUNK } from '../chunkenc/cut.js';
 import type { ChunkArena } from './chunk-arena.js';
 import type { HashedSeries } from './series-map.js';
@@ -67,7 +79,75 @@ export const AppendResult = {
 } as const;
 export type AppendResult = (typeof AppendResult)[keyof typeof AppendResult];
 
-export class MemSeries implements HashedSeries<MemSeries> {
+/** Block for a series' first open chunk; later chunks get one sized from the chunk before. */
+const FIRST_CHUNK_CAP = 128;
+/** Go's trailing-byte flag (bstream `count == 8`, see bstream.ts) in `win`. */
+const EXTRA = 0x10000;
+/** `win` of an empty chunk: leading = 0xff ("no window yet", Go's sentinel), trailing 0. */
+const NO_WINDOW = 0xff << 8;
+const EMPTY_BLOCK = new Uint8Array(0);
+const zz = new Uint32Array(2);
+
+/** Bytes of Go's `binary.PutUvarint` for the uint64 (hi, lo). */
+function uvarintLen(hi: number, lo: number): number {
+  let h = hi >>> 0;
+  let l = lo >>> 0;
+  let n = 1;
+  while (h !== 0 || l >= 0x80) {
+    l = ((l >>> 7) | (h << 25)) >>> 0;
+    h >>>= 7;
+    n++;
+  }
+  return n;
+}
+
+/** Writes the uvarint (hi, lo) at byte `i` of `buf`; returns the index after it. */
+function putUvarint(buf: Uint8Array, i: number, hi: number, lo: number): number {
+  let h = hi >>> 0;
+  let l = lo >>> 0;
+  while (h !== 0 || l >= 0x80) {
+    buf[i++] = (l & 0x7f) | 0x80;
+    l = ((l >>> 7) | (h << 25)) >>> 0;
+    h >>>= 7;
+  }
+  buf[i++] = l;
+  return i;
+}
+
+/** Writes the 32 bits of `v` big-endian at byte `i`. */
+function put32(buf: Uint8Array, i: number, v: number): void {
+  buf[i] = v >>> 24;
+  buf[i + 1] = v >>> 16;
+  buf[i + 2] = v >>> 8;
+  buf[i + 3] = v;
+}
+
+/**
+ * ORs the low `n` bits (1 ≤ n ≤ 32) of `v`, most significant first, into `buf` at bit
+ * `p` counted from byte `base` (BitWriter.writeRaw on a block; the bytes are zero there).
+ */
+function putBits(buf: Uint8Array, base: number, p: number, v: number, n: number): void {
+  let i = base + (p >>> 3);
+  let free = 8 - (p & 7);
+  let rem = n;
+  if (n < 32) v &= (1 << n) - 1;
+  // Uint8Array stores keep the low 8 bits, which drops bits already written above.
+  while (rem > free) {
+    rem -= free;
+    buf[i] = (buf[i] as number) | (v >>> rem);
+    i++;
+    free = 8;
+  }
+  buf[i] = (buf[i] as number) | (v << (free - rem));
+}
+
+/** Read-only view of the open chunk for read.ts / block.ts (`s.head.bytes()`). */
+export interface OpenChunk {
+  /** The open chunk's bytes (a view into the series' block; copy before the next append). */
+  bytes(): Uint8Array;
+}
+
+export class MemSeries implements HashedSeries<MemSeries>, OpenChunk {
   readonly ref: number;
   readonly lset: Labels;
   readonly hash: number;
@@ -75,19 +155,18 @@ export class MemSeries implements HashedSeries<MemSeries> {
 
   /** Per finished chunk: mint, maxt (inclusive), location, packed size; replaced (never mutated) on cut and truncation. */
   cutMeta: readonly number[];
-  /** The open chunk, null when the series has none (new, or just truncated). */
-  head: XORChunk | null;
-  headApp: ChunkAppender | null;
-  /** Timestamps of the open chunk's first and last sample (valid when it has samples). */
+  /** Timestamp of the open chunk's first sample (valid when `headN > 0`). */
   headMint: number;
-  headMaxt: number;
-  /** Samples in the open chunk (kept here: asking the chunk builds a view). */
+  /** Newest minus first sample time of the open chunk: a small integer (≤ 2 chunk ranges), unlike the times. */
+  maxtD: number;
+  /** Samples in the open chunk; 0 when it is empty or there is none. */
   headN: number;
-  /** The open chunk is cut before a sample at or after this time. */
-  nextAt: number;
-  /** Raw bits of the newest sample's value and whether it was a stale marker. */
-  lastHi: number;
-  lastLo: number;
+  /** The open chunk is cut before a sample at or after `headMint + nextD` (Go `nextAt`). */
+  nextD: number;
+  /** Raw bits (int32 halves) of the newest sample's value: duplicate detection and the XOR encoder's previous value. */
+  private vHi: number;
+  private vLo: number;
+  /** Whether the newest sample was a stale marker. */
   lastStale: boolean;
   /** Number of open transactions holding samples for this series: gc must not drop it. */
   pendingCommit: number;
@@ -95,6 +174,14 @@ export class MemSeries implements HashedSeries<MemSeries> {
   logged: boolean;
   /** Commit sequence that last collected this series for a Series record (dedup within one commit). */
   logMark: number;
+  /** The open chunk's block: bytes [coff, coff + ccap) of `cbuf` (a pool slab); ccap 0 = no open chunk. */
+  private cbuf: Uint8Array;
+  private coff: number;
+  private ccap: number;
+  /** XOR encoder: bits written (header included), leading/trailing window | EXTRA, previous time delta. */
+  private cpos: number;
+  private win: number;
+  private tDelta: number;
 
   constructor(ref: number, lset: Labels, hash: number) {
     this.ref = ref;
@@ -102,18 +189,69 @@ export class MemSeries implements HashedSeries<MemSeries> {
     this.hash = hash;
     this.hashNext = null;
     this.cutMeta = EMPTY_META;
-    this.head = null;
-    this.headApp = null;
     this.headMint = 0;
-    this.headMaxt = 0;
+    this.maxtD = 0;
     this.headN = 0;
-    this.nextAt = 0;
-    this.lastHi = 0;
-    this.lastLo = 0;
+    this.nextD = 0;
+    this.vHi = 0;
+    this.vLo = 0;
     this.lastStale = false;
     this.pendingCommit = 0;
     this.logged = false;
     this.logMark = 0;
+    this.cbuf = EMPTY_BLOCK;
+    this.coff = 0;
+    this.ccap = 0;
+    this.cpos = 0;
+    this.win = NO_WINDOW;
+    this.tDelta = 0;
+  }
+
+  /** The open chunk (null when there is none): `s.head.bytes()` as when it was an XORChunk. */
+  get head(): OpenChunk | null {
+    return this.ccap > 0 ? this : null;
+  }
+
+  /** Timestamp of the open chunk's newest sample, -Infinity when it is empty. */
+  get headMaxt(): number {
+    return this.headN > 0 ? this.headMint + this.maxtD : -Infinity;
+  }
+
+  /** Go `nextAt` (valid while the open chunk has samples). */
+  get nextAt(): number {
+    return this.headMint + this.nextD;
+  }
+
+  /** High 32 bits of the newest value (as an int32). Set by chunks_head loading for the duplicate check. */
+  get lastHi(): number {
+    return this.vHi;
+  }
+
+  set lastHi(v: number) {
+    this.vHi = v | 0;
+  }
+
+  /** Low 32 bits of the newest value (as an int32). */
+  get lastLo(): number {
+    return this.vLo;
+  }
+
+  set lastLo(v: number) {
+    this.vLo = v | 0;
+  }
+
+  /** Length in bytes of the open chunk as Prometheus would hold it. */
+  private openChunkLen(): number {
+    return ((this.cpos + 7) >>> 3) + ((this.win & EXTRA) !== 0 ? 1 : 0);
+  }
+
+  bytes(): Uint8Array {
+    return this.cbuf.subarray(this.coff, this.coff + this.openChunkLen());
+  }
+
+  /** A private copy of the open chunk's bytes (empty when there is none). */
+  openChunkBytes(): Uint8Array {
+    return this.bytes().slice();
   }
 
   /** Number of finished chunks. */
@@ -128,7 +266,7 @@ export class MemSeries implements HashedSeries<MemSeries> {
 
   /** Timestamp of the newest sample, or -Infinity when the series holds none. */
   maxTime(): number {
-    if (this.headN > 0) return this.headMaxt;
+    if (this.headN > 0) return this.headMint + this.maxtD;
     const n = this.cutMeta.length;
     return n > 0 ? (this.cutMeta[n - META_STRIDE + 1] as number) : -Infinity;
   }
@@ -149,7 +287,7 @@ export class MemSeries implements HashedSeries<MemSeries> {
     if (t > mt) return AppendResult.Ok;
     if (t === mt) {
       if (stale) return this.lastStale ? AppendResult.IdenticalDuplicate : AppendResult.Duplicate;
-      if (!this.lastStale && hi === this.lastHi && lo === this.lastLo) return AppendResult.IdenticalDuplicate;
+      if (!this.lastStale && (hi | 0) === this.vHi && (lo | 0) === this.vLo) return AppendResult.IdenticalDuplicate;
       return AppendResult.Duplicate;
     }
     return AppendResult.OutOfOrder;
@@ -161,54 +299,236 @@ export class MemSeries implements HashedSeries<MemSeries> {
    * `hi`/`lo` are `v`'s bits, computed once by the caller.
    */
   append(t: number, hi: number, lo: number, stale: boolean, chunkRange: number, arena: ChunkArena): AppendResult {
+    if (stale) {
+      hi = STALE_NAN_HI;
+      lo = STALE_NAN_LO;
+    } else {
+      hi |= 0;
+      lo |= 0;
+    }
     const r = this.appendable(t, hi, lo, stale);
     if (r !== AppendResult.Ok) return r;
-    if (this.head === null) this.cutNewHeadChunk(t, chunkRange, arena);
+    const pool = arena.openChunks;
+    if (this.ccap === 0) this.takeBlock(FIRST_CHUNK_CAP, pool);
     const n = this.headN;
     if (n === 0) {
       this.headMint = t;
-      this.nextAt = rangeForTimestamp(t, chunkRange);
-    }
-    // At a quarter of the target size, predict an end time that spreads the rest of
-    // the range over equally sized chunks (Prometheus appendPreprocessor).
-    if (n === SAMPLES_PER_CHUNK / 4) this.nextAt = computeChunkEndTime(this.headMint, this.headMaxt, this.nextAt);
-    if (n > 0 && (t >= this.nextAt || n >= SAMPLES_PER_CHUNK * 2)) this.cutNewHeadChunk(t, chunkRange, arena);
-    const app = this.headApp as ChunkAppender;
-    if (stale) {
-      app.appendStale(t);
-      this.lastHi = STALE_NAN_HI;
-      this.lastLo = STALE_NAN_LO;
+      this.nextD = rangeForTimestamp(t, chunkRange) - t;
     } else {
-      app.appendBits(t, hi, lo);
-      this.lastHi = hi;
-      this.lastLo = lo;
+      const mint = this.headMint;
+      // At a quarter of the target size, predict an end time that spreads the rest of
+      // the range over equally sized chunks (Prometheus appendPreprocessor).
+      if (n === SAMPLES_PER_CHUNK / 4) this.nextD = computeChunkEndTime(mint, mint + this.maxtD, mint + this.nextD) - mint;
+      if (t - mint >= this.nextD || n >= SAMPLES_PER_CHUNK * 2) {
+        this.cutHeadChunk(arena);
+        this.headMint = t;
+        this.nextD = rangeForTimestamp(t, chunkRange) - t;
+      }
     }
+    this.encode(t, hi, lo, pool);
+    this.vHi = hi;
+    this.vLo = lo;
     this.lastStale = stale;
-    this.headMaxt = t;
+    this.maxtD = t - this.headMint;
     this.headN++;
     return AppendResult.Ok;
   }
 
   /**
-   * Moves the open chunk (if it has samples) to the finished chunks (written to
-   * chunks_head, or copied into the arena at exact size) and opens a new one at `t`.
+   * Go `xorAppender.Append` into the open chunk (sample number `headN`), bit for bit:
+   * computes the sample's size first so the block is checked (and grown) once.
    */
-  private cutNewHeadChunk(t: number, chunkRange: number, arena: ChunkArena): void {
-    const c = this.head;
-    if (c !== null) {
-      if (this.headN > 0) {
-        const b = c.bytes();
-        this.pushCut(arena.store(this.ref, this.headMint, this.headMaxt, b), packSize(b.length, this.headN), this.headMint, this.headMaxt);
+  private encode(t: number, hi: number, lo: number, pool: SlabPool): void {
+    const num = this.headN;
+    let p = this.cpos;
+    let win = this.win;
+    let tDelta = 0;
+    let extra: boolean;
+    if (num === 0) {
+      zigzag(t);
+      const zh = zz[0] as number;
+      const zl = zz[1] as number;
+      const k = uvarintLen(zh, zl);
+      this.ensure(p + k * 8 + 64, pool);
+      const buf = this.cbuf;
+      // The position is byte aligned (just after the 2-byte header).
+      const i = putUvarint(buf, this.coff + (p >>> 3), zh, zl);
+      put32(buf, i, hi);
+      put32(buf, i + 4, lo);
+      p += k * 8 + 64;
+      extra = true;
+      win = NO_WINDOW;
+    } else {
+      tDelta = t - (this.headMint + this.maxtD);
+      // Time part: its bits `tb`, written below once the block is known to fit.
+      let tb: number;
+      let dod = 0;
+      if (num === 1) tb = uvarintLen(int64Hi(tDelta), int64Lo(tDelta)) * 8;
+      else {
+        dod = tDelta - this.tDelta;
+        // Buckets are asymmetric: -(2^(n-1)-1) <= dod <= 2^(n-1) (Go bitRange).
+        if (dod === 0) tb = 1;
+        else if (dod >= -8191 && dod <= 8192) tb = 16;
+        else if (dod >= -65535 && dod <= 65536) tb = 20;
+        else if (dod >= -524287 && dod <= 524288) tb = 24;
+        else tb = 68;
       }
-      c.release();
+      // Value part (Go xorWrite): control bits `cb` then `sig` bits of the xor shifted by `tr`.
+      const xh = hi ^ this.vHi;
+      const xl = lo ^ this.vLo;
+      let cb = 1;
+      let ctl = 0;
+      let sig = 0;
+      let tr = 0;
+      if (xh !== 0 || xl !== 0) {
+        let newLeading = xh !== 0 ? Math.clz32(xh) : 32 + Math.clz32(xl);
+        const newTrailing = xl !== 0 ? ctz32(xl) : 32 + ctz32(xh);
+        // Only 5 bits for the leading-zero count.
+        if (newLeading >= 32) newLeading = 31;
+        const leading = (win >>> 8) & 0xff;
+        const trailing = win & 0xff;
+        if (leading !== 0xff && newLeading >= leading && newTrailing >= trailing) {
+          // Reuse the previous window: control bits 10.
+          cb = 2;
+          ctl = 0b10;
+          tr = trailing;
+          sig = 64 - leading - trailing;
+        } else {
+          win = (newLeading << 8) | newTrailing;
+          tr = newTrailing;
+          sig = 64 - newLeading - newTrailing;
+          // 11, 5 bits leading, 6 bits significant count (64 is written as 0).
+          cb = 13;
+          ctl = (0b11 << 11) | (newLeading << 6) | (sig & 63);
+        }
+      }
+      this.ensure(p + tb + cb + sig, pool);
+      const buf = this.cbuf;
+      const base = this.coff;
+      if (num === 1) {
+        // Byte aligned after the first sample.
+        putUvarint(buf, base + (p >>> 3), int64Hi(tDelta), int64Lo(tDelta));
+      } else if (tb === 1) {
+        // A zero bit: nothing to OR in.
+      } else if (tb === 16) {
+        putBits(buf, base, p, (0b10 << 14) | (dod & 0x3fff), 16);
+      } else if (tb === 20) {
+        putBits(buf, base, p, (0b110 << 17) | (dod & 0x1ffff), 20);
+      } else if (tb === 24) {
+        putBits(buf, base, p, (0b1110 << 20) | (dod & 0xfffff), 24);
+      } else {
+        putBits(buf, base, p, 0b1111, 4);
+        putBits(buf, base, p + 4, int64Hi(dod), 32);
+        putBits(buf, base, p + 36, int64Lo(dod), 32);
+      }
+      p += tb;
+      if (sig === 0) {
+        // Same bits: a single 0 bit.
+        p += 1;
+        extra = false;
+      } else {
+        putBits(buf, base, p, ctl, cb);
+        p += cb;
+        // x >>> tr across the halves, then the low `sig` bits.
+        let sh: number;
+        let sl: number;
+        if (tr === 0) {
+          sh = xh;
+          sl = xl;
+        } else if (tr < 32) {
+          sh = xh >>> tr;
+          sl = (xl >>> tr) | (xh << (32 - tr));
+        } else {
+          sh = 0;
+          sl = xh >>> (tr - 32);
+        }
+        if (sig > 32) {
+          putBits(buf, base, p, sh, sig - 32);
+          putBits(buf, base, p + sig - 32, sl, 32);
+        } else {
+          putBits(buf, base, p, sl, sig);
+        }
+        p += sig;
+        extra = (sig & 7) === 0 && (p & 7) === 0;
+      }
     }
-    const nc = new XORChunk(arena.openChunks);
-    this.head = nc;
-    this.headApp = nc.appender();
-    this.headMint = t;
-    this.headMaxt = -Infinity;
+    const c = num + 1;
+    const buf = this.cbuf;
+    buf[this.coff] = c >>> 8;
+    buf[this.coff + 1] = c;
+    this.cpos = p;
+    this.win = (win & 0xffff) | (extra ? EXTRA : 0);
+    this.tDelta = tDelta;
+  }
+
+  /** Makes the block hold `bits` bits plus Go's possible trailing byte, moving the chunk to a larger block if needed. */
+  private ensure(bits: number, pool: SlabPool): void {
+    const need = ((bits + 7) >>> 3) + 1;
+    if (need <= this.ccap) return;
+    const len = this.openChunkLen();
+    const ob = this.cbuf;
+    const oo = this.coff;
+    const ocap = this.ccap;
+    // A quarter more than needed: the chunk keeps growing.
+    this.ccap = pool.take(need + (need >>> 2));
+    const nb = pool.buf;
+    const no = pool.off;
+    for (let i = 0; i < len; i++) nb[no + i] = ob[oo + i] as number;
+    this.cbuf = nb;
+    this.coff = no;
+    pool.give(ob, oo, ocap, len);
+  }
+
+  /** Takes an empty block of at least `n` bytes for a new open chunk. */
+  private takeBlock(n: number, pool: SlabPool): void {
+    this.ccap = pool.take(n);
+    this.cbuf = pool.buf;
+    this.coff = pool.off;
+    this.cpos = 16; // after the 2-byte sample count, as Go's make([]byte, 2, 128)
+    this.win = NO_WINDOW;
+    this.tDelta = 0;
     this.headN = 0;
-    this.nextAt = rangeForTimestamp(t, chunkRange);
+    this.maxtD = 0;
+  }
+
+  /** Gives the open chunk's block back (truncation); the series has no open chunk afterwards. */
+  private releaseBlock(pool: SlabPool): void {
+    if (this.ccap > 0) pool.give(this.cbuf, this.coff, this.ccap, this.openChunkLen());
+    this.cbuf = EMPTY_BLOCK;
+    this.coff = 0;
+    this.ccap = 0;
+    this.cpos = 0;
+    this.win = NO_WINDOW;
+    this.headN = 0;
+    this.maxtD = 0;
+  }
+
+  /**
+   * Moves the open chunk (it has samples) to the finished chunks (written to
+   * chunks_head, or copied into the arena at exact size) and empties it. The block is
+   * kept when its size class fits the next chunk (assumed like this one, plus an
+   * eighth), else swapped for one that does: most series never grow a block.
+   */
+  private cutHeadChunk(arena: ChunkArena): void {
+    const len = this.openChunkLen();
+    const buf = this.cbuf;
+    const off = this.coff;
+    const mint = this.headMint;
+    const maxt = mint + this.maxtD;
+    this.pushCut(arena.store(this.ref, mint, maxt, buf.subarray(off, off + len)), packSize(len, this.headN), mint, maxt);
+    const cap = SlabPool.capFor(len + (len >>> 3) + 4);
+    if (cap === this.ccap) {
+      buf.fill(0, off, off + len);
+      this.cpos = 16;
+      this.win = NO_WINDOW;
+      this.tDelta = 0;
+      this.headN = 0;
+      this.maxtD = 0;
+    } else {
+      const pool = arena.openChunks;
+      pool.give(buf, off, this.ccap, len);
+      this.takeBlock(cap, pool);
+    }
   }
 
   /** Records a finished chunk stored at `loc` (`size` from `packSize`). */
@@ -240,13 +560,10 @@ export class MemSeries implements HashedSeries<MemSeries> {
       k += META_STRIDE;
     }
     if (k > 0) this.cutMeta = k === m.length ? EMPTY_META : m.slice(k);
-    if (this.head !== null && this.headN > 0 && this.headMaxt < mint) {
-      // nextAt and the last value stay: the next sample is still checked against them.
+    if (this.ccap > 0 && this.headN > 0 && this.headMint + this.maxtD < mint) {
+      // The last value stays: the next sample is still checked against it.
       removed += this.headN;
-      this.head.release();
-      this.head = null;
-      this.headApp = null;
-      this.headN = 0;
+      this.releaseBlock(arena.openChunks);
     }
     return removed;
   }
@@ -261,9 +578,18 @@ export class MemSeries implements HashedSeries<MemSeries> {
 
   /** Bytes held by chunk data (finished + open chunk's written bytes), for stats and benchmarks. */
   chunkBytes(): number {
-    let n = this.head !== null && this.headN > 0 ? this.head.bytes().length : 0;
+    let n = this.headN > 0 ? this.openChunkLen() : 0;
     const m = this.cutMeta;
     for (let k = 3; k < m.length; k += META_STRIDE) n += metaLen(m[k] as number);
     return n;
   }
+}
+
+/** Zigzag (Go `PutVarint`) of the safe integer `t` into `zz` as uint32 halves [hi, lo]. */
+function zigzag(t: number): void {
+  const hi = int64Hi(t) | 0;
+  const lo = int64Lo(t);
+  const sign = hi >> 31; // all ones for negatives
+  zz[0] = ((hi << 1) | (lo >>> 31)) ^ sign;
+  zz[1] = (lo << 1) ^ sign;
 }
