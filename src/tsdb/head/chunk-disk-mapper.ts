@@ -49,8 +49,11 @@ export const MAX_HEAD_CHUNK_META_SIZE = 8 + 16 + 1 + 5 + 4;
 export const DEFAULT_WRITE_BUFFER_SIZE = 1024 * 1024;
 
 const TWO32 = 4294967296;
-/** How long deleted chunk files stay readable for queries in flight, and how many at most. */
-const RETIRED_GRACE_MS = 5 * 60_000;
+/**
+ * Most files truncation may leave on disk for open readers (see `acquireReader`): beyond
+ * this, the oldest go even if a reader still holds them (a reader never closed must not
+ * keep the disk filling up; 64 truncations = 5 days at the default 2 h block range).
+ */
 const MAX_RETIRED = 64;
 /** Read cache: block size and number of blocks. */
 const CACHE_BLOCK = 64 * 1024;
@@ -183,12 +186,17 @@ export class ChunkDiskMapper {
   /** Files by number; the current one included once it exists. */
   private readonly files: Map<number, ChunkFile>;
   /**
-   * Files deleted by truncation, kept open (unlinked, still readable) for
-   * `RETIRED_GRACE_MS` (at most `MAX_RETIRED` of them): a query that selected chunks
-   * before a truncation can still read them. Value: file and when it was deleted.
+   * Files truncation no longer needs, left on disk and open while a reader acquired
+   * before that truncation is open (Prometheus waits for such pending readers before it
+   * truncates; we let the truncation go on and defer only the deletion). Value: file and
+   * the truncation generation that retired it.
    */
   private readonly retired: Map<number, ChunkFile>;
-  private readonly retiredAt: Map<number, number>;
+  private readonly retiredGen: Map<number, number>;
+  /** Truncations so far; a reader is tagged with the generation it was acquired in. */
+  private gen: number;
+  /** Open readers per generation. */
+  private readonly readers: Map<number, number>;
   /** File being appended to (0 = none yet: the next write cuts one). */
   private cur: number;
   /** Bytes of `cur` already written to disk. */
@@ -215,7 +223,9 @@ export class ChunkDiskMapper {
     this.opts = { writeBufferSize: DEFAULT_WRITE_BUFFER_SIZE, maxFileSize: MAX_HEAD_CHUNK_FILE_SIZE, logger: null, readCache: true, readOnly: false, ...opts };
     this.files = new Map();
     this.retired = new Map();
-    this.retiredAt = new Map();
+    this.retiredGen = new Map();
+    this.gen = 0;
+    this.readers = new Map();
     this.cur = 0;
     this.curFlushed = 0;
     this.buf = Buffer.allocUnsafe(this.opts.readOnly ? 0 : this.opts.writeBufferSize);
@@ -476,41 +486,75 @@ export class ChunkDiskMapper {
    * Head truncation (Prometheus 2.42 `Truncate(fileNo)`): cuts a new file if the current
    * one holds chunks (so it can go at a later truncation), then deletes every file
    * numbered below `minLiveFile` (the lowest file a live chunk is in), never the current
-   * one. Deleted files stay open until the next truncation (queries in flight). Returns
-   * the deleted file numbers.
+   * one — at once when no reader acquired before this truncation is open, else when the
+   * last such reader is released (`releaseReader`). Returns the file numbers retired.
    */
   truncate(minLiveFile: number): number[] {
     if (this.closed || this.opts.readOnly) return [];
-    this.closeRetired(false);
     const del: number[] = [];
     for (const n of [...this.files.keys()].sort((a, b) => a - b)) {
       if (n >= minLiveFile || n === this.cur) break;
       del.push(n);
     }
     if (this.cur !== 0 && this.curSize() > HEAD_CHUNK_FILE_HEADER_SIZE) this.cut();
+    this.gen++;
     for (const n of del) {
+      this.retired.set(n, this.files.get(n) as ChunkFile);
+      this.retiredGen.set(n, this.gen);
+      this.files.delete(n);
+    }
+    this.deleteRetired();
+    return del;
+  }
+
+  /**
+   * Registers a reader (a head querier) that may read any chunk live now, until
+   * `releaseReader(token)`: files a later truncation retires stay on disk and readable
+   * until then. Returns the token. Cheap (a map update).
+   */
+  acquireReader(): number {
+    const g = this.gen;
+    this.readers.set(g, (this.readers.get(g) ?? 0) + 1);
+    return g;
+  }
+
+  /** Ends a reader from `acquireReader`; retired files no open reader needs are deleted. Idempotence is the caller's. */
+  releaseReader(token: number): void {
+    const n = (this.readers.get(token) ?? 0) - 1;
+    if (n > 0) this.readers.set(token, n);
+    else this.readers.delete(token);
+    if (!this.closed) this.deleteRetired();
+  }
+
+  /** Open readers (acquired, not yet released). */
+  pendingReaders(): number {
+    let n = 0;
+    for (const c of this.readers.values()) n += c;
+    return n;
+  }
+
+  /**
+   * Closes and deletes retired files that no open reader may need (retired by a
+   * truncation after the oldest open reader was acquired: none), and the oldest beyond
+   * `MAX_RETIRED` whatever holds them. Files retire in number order, so what goes is
+   * always the lowest numbers (no gap in the numbering).
+   */
+  private deleteRetired(): void {
+    let oldest = Infinity;
+    for (const g of this.readers.keys()) if (g < oldest) oldest = g;
+    let excess = this.retired.size - MAX_RETIRED;
+    for (const [n, f] of this.retired) {
+      if (excess <= 0 && oldest < (this.retiredGen.get(n) as number)) continue;
+      if (excess > 0) this.opts.logger?.warn({ dir: this.dir, file: headChunkFileName(n) }, 'head chunk file deleted while a reader may still need it (too many files held by open queriers)');
+      closeSync(f.fd);
+      this.retired.delete(n);
+      this.retiredGen.delete(n);
+      excess--;
       try {
         unlinkSync(this.path(n));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
-      this.retired.set(n, this.files.get(n) as ChunkFile);
-      this.retiredAt.set(n, Date.now());
-      this.files.delete(n);
-    }
-    return del;
-  }
-
-  /** Closes retired files past the grace period (all with `all`), and the oldest beyond the cap. */
-  private closeRetired(all: boolean): void {
-    const now = Date.now();
-    let excess = this.retired.size - MAX_RETIRED;
-    for (const [n, f] of this.retired) {
-      if (!all && excess <= 0 && now - (this.retiredAt.get(n) as number) < RETIRED_GRACE_MS) continue;
-      closeSync(f.fd);
-      this.retired.delete(n);
-      this.retiredAt.delete(n);
-      excess--;
     }
   }
 
@@ -599,11 +643,17 @@ export class ChunkDiskMapper {
     return [...this.files.keys()].sort((a, b) => a - b);
   }
 
-  /** Bytes of all files including the unflushed buffer (size retention, stats). */
+  /** Bytes of all files including the unflushed buffer and retired files still held by readers (size retention, stats). */
   size(): number {
     let n = this.bufLen;
     for (const f of this.files.values()) n += f.size;
+    for (const f of this.retired.values()) n += f.size;
     return n;
+  }
+
+  /** Numbers of retired files still on disk for open readers, ascending. */
+  retiredFileNumbers(): number[] {
+    return [...this.retired.keys()].sort((a, b) => a - b);
   }
 
   /** Flushes, fsyncs and closes every file. Idempotent. */
@@ -624,9 +674,17 @@ export class ChunkDiskMapper {
         first ??= e;
       }
     }
+    // Retired files were only waiting for readers; nothing can read them after close.
+    for (const n of this.retired.keys()) {
+      try {
+        unlinkSync(this.path(n));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') first ??= e;
+      }
+    }
     this.files.clear();
     this.retired.clear();
-    this.retiredAt.clear();
+    this.retiredGen.clear();
     if (first !== null) throw first;
   }
 

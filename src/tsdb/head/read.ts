@@ -11,13 +11,16 @@
  *                                             (one XORIterator reset per chunk)
  * ```
  *
- * Consistency without locks: `iterator()` captures the series' finished chunks
- * synchronously: copies read from chunks_head (one buffer per series; a file deleted
- * by a later truncation does not matter then) or, for a head without a directory,
- * views of arena pages (never rewritten) — and a copy of the open chunk's bytes (its
- * sample count is rewritten in place by appends). Appends that happen while the iterator
- * is consumed (across `await`s) therefore never show, so the iterator keeps seeing
- * exactly the samples that were committed when it was created.
+ * Consistency without locks. With chunks_head (DB heads): `select()` captures each
+ * series' finished chunk list and a copy of its open chunk, and the querier holds the
+ * chunks_head files until `close()` (a head truncation meanwhile only defers their
+ * deletion), so a query sees exactly the samples committed at select, however long it
+ * runs and however many head cuts happen; `iterator()` reads the finished chunks into
+ * one private buffer per series. Without a directory (in-memory heads, tests): `iterator()`
+ * takes views of the current arena pages (never rewritten) and a copy of the open
+ * chunk's bytes (its sample count is rewritten in place by appends), so the iterator
+ * sees exactly the samples committed when it was created. Either way, appends that
+ * happen while an iterator is consumed (across `await`s) never show.
  * A commit is applied to memory in one synchronous step, so no half-applied commit is
  * ever visible.
  */
@@ -44,11 +47,19 @@ export class HeadQuerier implements Querier {
   private readonly head: Head;
   readonly mint: number;
   readonly maxt: number;
+  /**
+   * chunks_head reader token (`ChunkDiskMapper.acquireReader`), -1 when the head has no
+   * chunk files or after close: until `close()`, files a head truncation retires stay on
+   * disk, so every chunk this querier selects stays readable however long it runs.
+   */
+  private readerToken: number;
 
   constructor(head: Head, mint: number, maxt: number) {
     this.head = head;
     this.mint = mint;
     this.maxt = maxt;
+    const disk = head.opts.chunkDisk;
+    this.readerToken = disk !== null ? disk.acquireReader() : -1;
   }
 
   /**
@@ -72,9 +83,18 @@ export class HeadQuerier implements Querier {
     if (sorted) out.sort((a, b) => compareLabels(a.lset, b.lset));
     // The finished chunks as of now (arrays are replaced, never changed): a truncation
     // before `iterator()` must not take chunks from a query that already selected them.
-    // Their chunks_head files stay readable after deletion until the next truncation.
+    // Their chunks_head files stay on disk until this querier is closed (readerToken).
     const metas = out.map((s) => s.cutMeta);
-    return new HeadSeriesSet(out, metas, h.arena, this.mint, this.maxt);
+    // With chunks_head, also a copy of each open chunk in range (the iterator would copy
+    // it anyway): it may be cut and truncated away before `iterator()` is called, and a
+    // chunk cut after select is in no captured list. The series then read as of select
+    // (Prometheus isolates a querier from later appends too).
+    let open: OpenCopies | null = null;
+    if (h.opts.chunkDisk !== null) {
+      open = new OpenCopies(out.length);
+      for (let i = 0; i < out.length; i++) open.capture(i, out[i] as MemSeries, this.mint, this.maxt);
+    }
+    return new HeadSeriesSet(out, metas, open, h.arena, this.mint, this.maxt);
   }
 
   labelValues(name: string, ...matchers: Matcher[]): string[] {
@@ -105,25 +125,52 @@ export class HeadQuerier implements Querier {
     return [...set].sort(cmp);
   }
 
-  close(): void {}
+  /** Releases the chunks_head files held for this querier (idempotent); its series must not be read afterwards. */
+  close(): void {
+    const t = this.readerToken;
+    if (t < 0) return;
+    this.readerToken = -1;
+    this.head.opts.chunkDisk?.releaseReader(t);
+  }
 }
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Copies of selected series' open chunks (bytes null: none in range), captured at select. */
+class OpenCopies {
+  readonly bytes: (Uint8Array | null)[];
+  readonly mints: Float64Array;
+  readonly maxts: Float64Array;
+  constructor(n: number) {
+    this.bytes = new Array<Uint8Array | null>(n).fill(null);
+    this.mints = new Float64Array(n);
+    this.maxts = new Float64Array(n);
+  }
+  capture(i: number, s: MemSeries, mint: number, maxt: number): void {
+    const h = s.head;
+    if (h === null || s.headN === 0 || s.headMaxt < mint || s.headMint > maxt) return;
+    this.bytes[i] = h.bytes().slice();
+    this.mints[i] = s.headMint;
+    this.maxts[i] = s.headMaxt;
+  }
+}
+
 class HeadSeriesSet implements SeriesSet {
   private readonly list: MemSeries[];
   private readonly metas: (readonly number[])[];
+  private readonly open: OpenCopies | null;
   private readonly arena: ChunkArena;
   private readonly mint: number;
   private readonly maxt: number;
   private i: number;
   private cur: HeadSeries | null;
 
-  constructor(list: MemSeries[], metas: (readonly number[])[], arena: ChunkArena, mint: number, maxt: number) {
+  constructor(list: MemSeries[], metas: (readonly number[])[], open: OpenCopies | null, arena: ChunkArena, mint: number, maxt: number) {
     this.list = list;
     this.metas = metas;
+    this.open = open;
     this.arena = arena;
     this.mint = mint;
     this.maxt = maxt;
@@ -138,7 +185,9 @@ class HeadSeriesSet implements SeriesSet {
       this.cur = null;
       return false;
     }
-    this.cur = new HeadSeries(this.list[this.i] as MemSeries, this.arena, this.mint, this.maxt, this.metas[this.i]);
+    const o = this.open;
+    const i = this.i;
+    this.cur = new HeadSeries(this.list[i] as MemSeries, this.arena, this.mint, this.maxt, this.metas[i], o === null ? undefined : o.bytes[i], o === null ? 0 : (o.mints[i] as number), o === null ? 0 : (o.maxts[i] as number));
     return true;
   }
 
@@ -164,13 +213,20 @@ export class HeadSeries implements Series {
   private readonly maxt: number;
   /** Finished chunks captured at select (chunks_head heads; see HeadQuerier.select). */
   private readonly cutMeta: readonly number[];
+  /** Open chunk copied at select (null: none in range; undefined: read the live one at `iterator()`) and its time bounds. */
+  private readonly open: Uint8Array | null | undefined;
+  private readonly openMint: number;
+  private readonly openMaxt: number;
 
-  constructor(s: MemSeries, arena: ChunkArena, mint: number, maxt: number, cutMeta: readonly number[] = s.cutMeta) {
+  constructor(s: MemSeries, arena: ChunkArena, mint: number, maxt: number, cutMeta: readonly number[] = s.cutMeta, open?: Uint8Array | null, openMint = 0, openMaxt = 0) {
     this.s = s;
     this.arena = arena;
     this.mint = mint;
     this.maxt = maxt;
     this.cutMeta = cutMeta;
+    this.open = open;
+    this.openMint = openMint;
+    this.openMaxt = openMaxt;
   }
 
   labels(): Labels {
@@ -179,7 +235,7 @@ export class HeadSeries implements Series {
 
   iterator(reuse?: SampleIterator | null): SampleIterator {
     const it = reuse instanceof HeadSeriesIterator ? reuse : new HeadSeriesIterator();
-    it.reset(this.s, this.arena, this.mint, this.maxt, this.cutMeta);
+    it.reset(this.s, this.arena, this.mint, this.maxt, this.cutMeta, this.open, this.openMint, this.openMaxt);
     return it;
   }
 }
@@ -219,8 +275,12 @@ export class HeadSeriesIterator implements SampleIterator {
     this.e = null;
   }
 
-  /** Captures the series' chunks overlapping [mint, maxt]; see the class comment. */
-  reset(s: MemSeries, arena: ChunkArena, mint: number, maxt: number, cutMeta: readonly number[] = s.cutMeta): void {
+  /**
+   * Captures the series' chunks overlapping [mint, maxt]; see the class comment. `open`
+   * (with its bounds): the open chunk as copied at select, used instead of the live one
+   * (null: none).
+   */
+  reset(s: MemSeries, arena: ChunkArena, mint: number, maxt: number, cutMeta: readonly number[] = s.cutMeta, open?: Uint8Array | null, openMint = 0, openMaxt = 0): void {
     let n = 0;
     const disk = arena.disk;
     // In-memory heads release arena pages at truncation: only the current chunks are readable there.
@@ -251,7 +311,14 @@ export class HeadSeriesIterator implements SampleIterator {
       n++;
     }
     const h = s.head;
-    if (h !== null && s.headN > 0 && s.headMaxt >= mint && s.headMint <= maxt) {
+    if (open !== undefined) {
+      if (open !== null) {
+        this.views[n] = open; // private copy; iterators only read it
+        this.mints[n] = openMint;
+        this.maxts[n] = openMaxt;
+        n++;
+      }
+    } else if (h !== null && s.headN > 0 && s.headMaxt >= mint && s.headMint <= maxt) {
       // A copy: appends rewrite the open chunk's sample count in place, and the XOR
       // iterator reads that count only when it starts decoding, which may be after more
       // appends. One small copy (≤ a few hundred bytes) per series iterator.

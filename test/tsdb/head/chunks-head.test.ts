@@ -103,11 +103,24 @@ describe('ChunkDiskMapper', () => {
     // a new file was cut (the old current one has chunks)
     expect(Math.max(...m.fileNumbers())).toBe(Math.max(...files) + 1);
     for (let i = 25; i < 40; i++) expect(m.read(refs[i]!, 300)).toEqual(bytes(300, i));
-    // deleted files stay readable (open, unlinked) for a grace period: queries in flight
+    // no reader was open: the files below the live one are gone at once
     expect(existsSync(join(dir, '000001'))).toBe(false);
-    expect(m.read(refs[0]!, 300)).toEqual(bytes(300, 0));
-    m.truncate(liveFile);
-    expect(m.read(refs[0]!, 300)).toEqual(bytes(300, 0));
+    expect(() => m.read(refs[0]!, 300)).toThrow(/not open/);
+    // a reader acquired before a truncation keeps the files it retires on disk and readable until released
+    const liveFile2 = refFile(refs[39]!);
+    expect(liveFile2).toBeGreaterThan(refFile(refs[25]!));
+    const token = m.acquireReader();
+    const deleted2 = m.truncate(liveFile2);
+    expect(deleted2.length).toBeGreaterThan(0);
+    expect(m.retiredFileNumbers()).toEqual(deleted2);
+    expect(existsSync(join(dir, String(deleted2[0]).padStart(6, '0')))).toBe(true);
+    expect(m.read(refs[25]!, 300)).toEqual(bytes(300, 25));
+    m.truncate(liveFile2);
+    expect(m.read(refs[25]!, 300)).toEqual(bytes(300, 25));
+    m.releaseReader(token);
+    expect(m.retiredFileNumbers()).toEqual([]);
+    expect(existsSync(join(dir, String(deleted2[0]).padStart(6, '0')))).toBe(false);
+    expect(() => m.read(refs[25]!, 300)).toThrow(/not open/);
     m.close();
     expect(() => m.read(refs[30]!, 300)).toThrow(/not open/);
   });
@@ -244,10 +257,9 @@ describe('DB with chunks_head', () => {
     expect(set.next()).toBe(true);
     const it = set.at().iterator();
     // a second query selects now and creates its iterator only after the truncation
-    const set2 = db.head.querier(-Infinity, Infinity).select(true, null, new Matcher(MatchType.Equal, '__name__', 'hc_test'));
-    await db.compact(); // cuts blocks, truncates the head, deletes chunks_head files
-    const filesAfter = readdirSync(join(dir, 'chunks_head')).sort();
-    expect(filesAfter[0]! > filesBefore[0]!).toBe(true);
+    const q2 = db.head.querier(-Infinity, Infinity);
+    const set2 = q2.select(true, null, new Matcher(MatchType.Equal, '__name__', 'hc_test'));
+    await db.compact(); // cuts blocks, truncates the head; old chunks_head files wait for the open queriers
     expect(db.blocks().length).toBeGreaterThan(0);
     let k = 0;
     while (it.next() === ValueType.Float) {
@@ -268,6 +280,10 @@ describe('DB with chunks_head', () => {
       series2++;
     }
     expect(series2).toBe(SERIES);
+    q.close();
+    q2.close();
+    const filesAfter = readdirSync(join(dir, 'chunks_head')).sort();
+    expect(filesAfter[0]! > filesBefore[0]!).toBe(true);
     check(db, N);
     await db.close();
     const db2 = await openDB(dir, { logger: quiet, retentionMs: 0, blockRange: 600_000 });
