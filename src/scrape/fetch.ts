@@ -7,15 +7,15 @@
  * target never overlap). It owns a growable body buffer that is reused across
  * scrapes: the body returned by `fetch()` is a view into it and stays valid only
  * until the next `fetch()`. This keeps a steady-state scrape free of per-body
- * allocations beyond the socket's own chunks, except one output buffer per gzip body
- * (the compressed bytes are collected in the buffer and inflated in one call).
+ * allocations beyond the socket's own chunks: a gzip body is collected compressed in the
+ * buffer and inflated in one call into the target's reusable output (gunzip.ts).
  */
 import http from 'node:http';
 import https from 'node:https';
-import zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { ScrapeError, ScrapeErrorCode } from './errors.js';
 import { formatSeconds } from './duration.js';
+import { GunzipError, ReusableGunzip } from './gunzip.js';
 
 /** Prometheus 2.42's `scrapeAcceptHeader` (without native histograms). */
 export const SCRAPE_ACCEPT_HEADER =
@@ -26,8 +26,6 @@ export const DEFAULT_USER_AGENT = 'mm-metrics/0.1.0';
 
 const MAX_REDIRECTS = 10;
 const MIN_BUFFER = 16 * 1024;
-/** Smallest output chunk for gunzip; normally the previous body's size is used (one chunk, no concat). */
-const GUNZIP_MIN_CHUNK = 64 * 1024;
 /**
  * With a body size limit, compressed bytes beyond `2 × limit + this` are refused as
  * over the limit without inflating them: deflate never shrinks data that much the
@@ -68,10 +66,10 @@ export class TargetFetcher {
   private smallRuns: number;
   /** Capacity to shrink `buf` to at the start of the next fetch (0 = keep). */
   private pendingShrink: number;
-  /** Size of the last inflated gzip body (sizes the next output chunk). */
-  private lastInflated: number;
+  /** Inflates gzip bodies into an output buffer reused across scrapes. */
+  private readonly gunzip: ReusableGunzip;
   /** The inflated gzip body of the fetch in progress, handed out by `finish`. */
-  private inflated: Buffer | null;
+  private inflated: Uint8Array | null;
 
   constructor(url: string, opts: Partial<FetchOptions> = {}) {
     this.url = url;
@@ -85,13 +83,14 @@ export class TargetFetcher {
     this.len = 0;
     this.smallRuns = 0;
     this.pendingShrink = 0;
-    this.lastInflated = 0;
+    this.gunzip = new ReusableGunzip();
     this.inflated = null;
   }
 
   /** Releases pooled connections. */
   close(): void {
     this.agent.destroy();
+    this.gunzip.close();
   }
 
   /**
@@ -196,8 +195,8 @@ export class TargetFetcher {
           stream = res;
           const limit = this.opts.bodySizeLimit;
           // gzip: the compressed body (small) is collected in the same buffer and
-          // inflated in one synchronous call at the end, into one output chunk sized
-          // from the previous body. A gunzip stream costs ~35 % more CPU (threadpool
+          // inflated in one synchronous call at the end, into the target's reusable
+          // output (gunzip.ts). A gunzip stream costs ~35 % more CPU (threadpool
           // hand-offs and a callback per output chunk) for the same bytes.
           const zlimit = gzip && limit > 0 ? 2 * limit + GZIP_SLACK : 0;
           res.on('data', (chunk: Buffer) => {
@@ -216,22 +215,18 @@ export class TargetFetcher {
               finish(null, contentType);
               return;
             }
-            let out: Buffer;
+            let out: Uint8Array;
             try {
-              out = zlib.gunzipSync(this.buf.subarray(0, this.len), {
-                chunkSize: Math.max(GUNZIP_MIN_CHUNK, this.lastInflated + (this.lastInflated >>> 4)),
-                // `>= limit` fails, as for plain bodies.
-                ...(limit > 0 ? { maxOutputLength: limit - 1 } : {}),
-              });
+              // `>= limit` fails, as for plain bodies.
+              out = this.gunzip.inflate(this.buf.subarray(0, this.len), limit);
             } catch (e) {
-              if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+              if (e instanceof GunzipError && e.code === 'too_large') {
                 finish(new ScrapeError(ScrapeErrorCode.BodySizeLimit, `body size limit exceeded`));
               } else {
                 finish(new ScrapeError(ScrapeErrorCode.Fetch, `gzip: ${(e as Error).message}`, { cause: e }));
               }
               return;
             }
-            this.lastInflated = out.length;
             this.inflated = out;
             finish(null, contentType);
           });
