@@ -21,10 +21,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import zlib from 'node:zlib';
 import { Prometheus, havePrometheus } from '../../test/support/prometheus.js';
-import { TargetServer } from '../../test/support/target-server.js';
-import { buildMattermostExposition, TEXT_CONTENT_TYPE } from '../../test/support/mm-exposition.js';
+import { startSideTargets } from './targets.js';
 
 const MINUTES = Number(process.env.MM_SIDE_MINUTES ?? 2);
 const TARGETS = Number(process.env.MM_SIDE_TARGETS ?? 10);
@@ -61,19 +59,6 @@ function rss(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
-/** Bodies rendered once per scrape index (text + gzip), shared by every target. */
-const cache = new Map<number, { raw: Buffer; gz: Buffer }>();
-function bodyFor(index: number): { raw: Buffer; gz: Buffer } {
-  let b = cache.get(index);
-  if (b === undefined) {
-    const raw = Buffer.from(buildMattermostExposition({ series: SERIES, seed: 5, scrapeIndex: index }));
-    b = { raw, gz: zlib.gzipSync(raw, { level: 1 }) };
-    cache.set(index, b);
-    for (const k of cache.keys()) if (k < index - 4) cache.delete(k);
-  }
-  return b;
-}
-
 function figure(name: string, value: number, unit: string): void {
   console.log(`FIGURE ${name}: ${Math.round(value * 1000) / 1000} ${unit}`);
 }
@@ -83,17 +68,7 @@ async function main(): Promise<void> {
     console.log('# prometheus not installed; skipping side-by-side');
     return;
   }
-  const servers: TargetServer[] = [];
-  for (let i = 0; i < TARGETS; i++) {
-    const s = await TargetServer.start();
-    s.define('/metrics', (r) => {
-      const b = bodyFor(r.index);
-      const gzip = /\bgzip\b/.test(String(r.headers['accept-encoding'] ?? ''));
-      const headers: Record<string, string> = gzip ? { 'Content-Encoding': 'gzip' } : {};
-      return { status: 200, contentType: TEXT_CONTENT_TYPE, body: gzip ? b.gz : b.raw, headers };
-    });
-    servers.push(s);
-  }
+  const servers = await startSideTargets(TARGETS, SERIES);
   const urls = servers.map((s) => s.url('/metrics'));
   const dataDir = await mkdtemp(join(tmpdir(), 'mm-side-'));
   console.log(`# ${TARGETS} targets x ${SERIES} series at 1s for ${MINUTES} min`);
