@@ -1,15 +1,18 @@
 /**
  * Inflating a gzip scrape body (5,000-series Mattermost exposition, ~700 KB, gzip
- * level 1 as promhttp): the old gunzip stream with 128 KiB output chunks vs the
- * one-call `gunzipSync` that `TargetFetcher` uses now. CPU of the whole process
- * (threadpool included), per body.
+ * level 1 as promhttp): a gunzip stream with 128 KiB output chunks, one-call
+ * `gunzipSync` (a new engine and output buffer per body), and the `ReusableGunzip` that
+ * `TargetFetcher` uses now (one engine and output buffer reused). CPU of the whole
+ * process (threadpool and GC included), per body.
  *
  *   node --import tsx bench/scrape/gunzip.bench.ts
  *
  *   FIGURE scrape_gunzip_stream_cpu_ms_per_body
  *   FIGURE scrape_gunzip_sync_cpu_ms_per_body
+ *   FIGURE scrape_gunzip_reused_cpu_ms_per_body
  */
 import zlib from 'node:zlib';
+import { ReusableGunzip } from '../../src/scrape/gunzip.js';
 import { buildMattermostExposition } from '../../test/support/mm-exposition.js';
 
 const raw = Buffer.from(buildMattermostExposition({ series: 5000, seed: 5, scrapeIndex: 3 }));
@@ -33,10 +36,12 @@ function stream(): Promise<number> {
 }
 
 const N = 200;
-async function run(mode: 'stream' | 'sync'): Promise<number> {
+const reused = new ReusableGunzip();
+async function run(mode: 'stream' | 'sync' | 'reused'): Promise<number> {
   const t0 = cpuMs();
   for (let i = 0; i < N; i++) {
-    const n = mode === 'stream' ? await stream() : zlib.gunzipSync(gz, { chunkSize: raw.length + (raw.length >>> 4) }).length;
+    const n =
+      mode === 'stream' ? await stream() : mode === 'sync' ? zlib.gunzipSync(gz, { chunkSize: raw.length + (raw.length >>> 4) }).length : reused.inflate(gz, 0).length;
     if (n !== raw.length) throw new Error(`inflated ${n} bytes, want ${raw.length}`);
   }
   return (cpuMs() - t0) / N;
@@ -44,5 +49,7 @@ async function run(mode: 'stream' | 'sync'): Promise<number> {
 
 await run('stream');
 await run('sync');
+await run('reused');
 console.log(`FIGURE scrape_gunzip_stream_cpu_ms_per_body: ${(await run('stream')).toFixed(3)} ms`);
 console.log(`FIGURE scrape_gunzip_sync_cpu_ms_per_body: ${(await run('sync')).toFixed(3)} ms`);
+console.log(`FIGURE scrape_gunzip_reused_cpu_ms_per_body: ${(await run('reused')).toFixed(3)} ms`);
