@@ -392,8 +392,10 @@ export class ScrapeCache {
   }
 
   private growArena(extra: number): void {
-    let cap = this.arena.length * 2;
-    while (cap < this.arenaLen + extra) cap *= 2;
+    // By half, not double: the arena lives as long as the target and is filled once, on the
+    // first scrape (a few more copies then; ~25 % less resident for the rest of its life).
+    let cap = Math.ceil(this.arena.length * 1.5);
+    while (cap < this.arenaLen + extra) cap = Math.ceil(cap * 1.5);
     const a = new Uint8Array(cap);
     a.set(this.arena.subarray(0, this.arenaLen));
     this.arena = a;
