@@ -36,13 +36,14 @@ import { postingsForMatchers } from './block/postings-for-matchers.js';
 import type { ChunkMeta } from './chunks/index.js';
 import { ChunkMerger } from './compact/merge-chunks.js';
 import { Encbuf } from './encoding/index.js';
+import { FilteredIterator } from './filtered-iterator.js';
 import type { HeadBlockSeries } from './head/block.js';
 import type { Head } from './head/head.js';
 import { HeadSeries } from './head/read.js';
 import { labelsHash } from './head/series-map.js';
 import { encodeTombstones as encodeTombstonesRecord, TombstoneBatch } from './record/index.js';
 import type { Interval } from './tombstones/index.js';
-import { anyInBounds, writeTombstones } from './tombstones/index.js';
+import { writeTombstones } from './tombstones/index.js';
 
 /**
  * The times Prometheus's API uses when `start`/`end` are absent (web/api/v1 `minTime`,
@@ -297,61 +298,31 @@ class DeletedFilterSeries implements Series {
   }
 }
 
-/** Skips samples inside deleted intervals (closed). Passes raw value bits through when the inner iterator has them. */
-export class DeletedFilterIterator implements SampleIterator {
+/**
+ * Skips samples inside deleted intervals (closed) of any iterator (the shared
+ * FilteredIterator over one "chunk": the inner iterator). Raw value bits pass through
+ * when the inner iterator has them.
+ */
+export class DeletedFilterIterator extends FilteredIterator {
   inner: SampleIterator;
-  private dels: readonly Interval[];
+  private opened: boolean;
 
   constructor(inner: SampleIterator, dels: readonly Interval[]) {
+    super(-Infinity, Infinity, dels);
     this.inner = inner;
-    this.dels = dels;
+    this.opened = false;
   }
 
   reset(inner: SampleIterator, dels: readonly Interval[]): void {
+    this.resetFilter(-Infinity, Infinity, dels);
     this.inner = inner;
-    this.dels = dels;
+    this.opened = false;
   }
 
-  private deleted(t: number): boolean {
-    return anyInBounds(this.dels, t);
-  }
-
-  next(): ValueType {
-    for (;;) {
-      const vt = this.inner.next();
-      if (vt === ValueType.None || !this.deleted(this.inner.atT())) return vt;
-    }
-  }
-
-  seek(t: number): ValueType {
-    const vt = this.inner.seek(t);
-    if (vt === ValueType.None || !this.deleted(this.inner.atT())) return vt;
-    return this.next();
-  }
-
-  atT(): number {
-    return this.inner.atT();
-  }
-
-  atV(): number {
-    return this.inner.atV();
-  }
-
-  atStale(): boolean {
-    return this.inner.atStale();
-  }
-
-  atVHi(): number {
-    const i = this.inner as SampleIterator & { atVHi?: () => number };
-    return i.atVHi ? i.atVHi() : 0;
-  }
-
-  atVLo(): number {
-    const i = this.inner as SampleIterator & { atVLo?: () => number };
-    return i.atVLo ? i.atVLo() : 0;
-  }
-
-  err(): Error | null {
-    return this.inner.err();
+  protected openNext(): boolean {
+    if (this.opened) return false;
+    this.opened = true;
+    this.cur = this.inner;
+    return true;
   }
 }

@@ -12,13 +12,14 @@
  * Chunk data is read lazily by the iterator, one chunk at a time; read errors surface
  * through the iterator's `err()`, index errors through the series set's `err()`.
  */
-import { Labels, ValueType } from '../../storage/index.js';
+import { Labels } from '../../storage/index.js';
 import type { Matcher, Querier, SampleIterator, SelectHints, Series, SeriesSet } from '../../storage/index.js';
 import { Encoding, XORIterator, chunkFromData } from '../chunkenc/index.js';
 import type { ChunkReader } from '../chunks/index.js';
 import type { IndexChunkMeta, IndexReader } from '../index/index.js';
 import { compareUtf8 } from '../index/index.js';
-import { anyInBounds, isSubrange } from '../tombstones/index.js';
+import { isSubrange } from '../tombstones/index.js';
+import { FilteredIterator } from '../filtered-iterator.js';
 import type { Interval, MemTombstones } from '../tombstones/index.js';
 import { postingsForMatchers } from './postings-for-matchers.js';
 
@@ -199,170 +200,67 @@ export class BlockQuerySeries implements Series {
 
 /**
  * Iterates the samples of a series' chunks in order, skipping samples outside
- * [mint, maxt] and inside deleted intervals. Reuses one XOR iterator across chunks.
+ * [mint, maxt] and inside deleted intervals (the shared FilteredIterator). Reuses one
+ * XOR iterator across chunks.
  */
-export class BlockSeriesIterator implements SampleIterator {
+export class BlockSeriesIterator extends FilteredIterator {
   private chunks: readonly IndexChunkMeta[];
   private cr: ChunkReader;
-  private dels: readonly Interval[];
-  private mint: number;
-  private maxt: number;
   private ci: number;
-  private it: SampleIterator | null;
   private readonly xit: XORIterator;
-  private e: Error | null;
-  /** A sample is current (the last next() returned one). */
-  private positioned: boolean;
-  /** Samples must be checked against [mint, maxt] or tombstones. */
-  private filtering: boolean;
 
   constructor(chunks: readonly IndexChunkMeta[], cr: ChunkReader, dels: readonly Interval[], mint: number, maxt: number) {
+    super(mint, maxt, dels);
     this.chunks = chunks;
     this.cr = cr;
-    this.dels = dels;
-    this.mint = mint;
-    this.maxt = maxt;
     this.ci = 0;
-    this.it = null;
     this.xit = new XORIterator(EMPTY);
-    this.e = null;
-    this.positioned = false;
-    this.filtering = mint !== -Infinity || maxt !== Infinity || dels.length > 0;
   }
 
   reset(chunks: readonly IndexChunkMeta[], cr: ChunkReader, dels: readonly Interval[], mint: number, maxt: number): void {
+    this.resetFilter(mint, maxt, dels);
     this.chunks = chunks;
     this.cr = cr;
-    this.dels = dels;
-    this.mint = mint;
-    this.maxt = maxt;
     this.ci = 0;
-    this.it = null;
-    this.e = null;
-    this.positioned = false;
-    this.filtering = mint !== -Infinity || maxt !== Infinity || dels.length > 0;
   }
 
-  /** Opens the next chunk; false when there is none or on error. */
-  private openNext(): boolean {
+  /** Opens the next chunk ending at or after `from` (chunks before it are skipped undecoded); false when there is none or on error. */
+  protected openNext(from: number): boolean {
     while (this.ci < this.chunks.length) {
       const m = this.chunks[this.ci++] as IndexChunkMeta;
+      if (m.maxTime < from) continue;
       try {
         const cr = this.cr;
         cr.locate(m.ref, false);
         if (cr.lastEnc === Encoding.XOR) {
           // Reuse one XOR iterator; no chunk object, no view. It checks the CRC while
-          // it loads the chunk (see advance() for a mismatch).
+          // it loads the chunk (see chunkError for a mismatch).
           this.xit.resetRangeChecked(cr.locBuf, cr.locStart, cr.locEnd);
-          this.it = this.xit;
+          this.cur = this.xit;
         } else {
           cr.locate(m.ref);
-          this.it = chunkFromData(cr.lastEnc, cr.locBuf.slice(cr.locStart, cr.locEnd)).iterator(null);
+          this.cur = chunkFromData(cr.lastEnc, cr.locBuf.slice(cr.locStart, cr.locEnd)).iterator(null);
         }
       } catch (err) {
         this.e = err as Error;
-        this.it = null;
+        this.cur = null;
         return false;
       }
+      this.curMaxt = m.maxTime;
       return true;
     }
-    this.it = null;
     return false;
   }
 
-  /** The chunk reader's error for the current chunk's CRC mismatch (file, offset, sums). */
-  private checksumError(): Error {
+  /** A CRC mismatch seen while decoding is re-read through the checked path for the chunk reader's error (file, offset, sums). */
+  protected override chunkError(err: Error): Error {
+    if (this.cur !== this.xit || !this.xit.checksumFailed()) return err;
     try {
       this.cr.locate((this.chunks[this.ci - 1] as IndexChunkMeta).ref);
     } catch (e) {
       return e as Error;
     }
     return new Error('chunk checksum mismatch seen while decoding but not on re-read');
-  }
-
-  private deleted(t: number): boolean {
-    return anyInBounds(this.dels, t);
-  }
-
-  next(): ValueType {
-    // Fast path: nothing to filter, the current chunk still has samples.
-    const it = this.it;
-    if (it !== null && !this.filtering) {
-      const vt = it.next();
-      if (vt !== ValueType.None) return vt;
-    }
-    const vt = this.advance();
-    this.positioned = vt !== ValueType.None;
-    return vt;
-  }
-
-  private advance(): ValueType {
-    if (this.e !== null) return ValueType.None;
-    for (;;) {
-      const it = this.it;
-      if (it === null) {
-        if (!this.openNext()) return ValueType.None;
-        continue;
-      }
-      const vt = it.next();
-      if (vt === ValueType.None) {
-        const err = it.err();
-        if (err !== null) {
-          this.e = it === this.xit && this.xit.checksumFailed() ? this.checksumError() : err;
-          return ValueType.None;
-        }
-        this.it = null;
-        continue;
-      }
-      const t = it.atT();
-      if (t < this.mint) continue;
-      if (t > this.maxt) {
-        this.ci = this.chunks.length;
-        this.it = null;
-        return ValueType.None;
-      }
-      if (this.dels.length !== 0 && this.deleted(t)) continue;
-      return vt;
-    }
-  }
-
-  seek(t: number): ValueType {
-    if (this.e !== null) return ValueType.None;
-    if (this.positioned && this.it !== null && this.it.atT() >= t) return ValueType.Float;
-    // Drop the current chunk if it ends before t, and skip whole chunks that do.
-    if (this.it === null || (this.chunks[this.ci - 1] as IndexChunkMeta).maxTime < t) {
-      this.it = null;
-      while (this.ci < this.chunks.length && (this.chunks[this.ci] as IndexChunkMeta).maxTime < t) this.ci++;
-    }
-    for (;;) {
-      const vt = this.next();
-      if (vt === ValueType.None || this.atT() >= t) return vt;
-    }
-  }
-
-  atT(): number {
-    return this.it !== null ? this.it.atT() : 0;
-  }
-
-  atV(): number {
-    return this.it !== null ? this.it.atV() : 0;
-  }
-
-  atStale(): boolean {
-    return this.it !== null && this.it.atStale();
-  }
-
-  /** Value bits of the current sample (XOR chunks), for bit-exact copies. */
-  atVHi(): number {
-    return this.it instanceof XORIterator ? this.it.atVHi() : 0;
-  }
-
-  atVLo(): number {
-    return this.it instanceof XORIterator ? this.it.atVLo() : 0;
-  }
-
-  err(): Error | null {
-    return this.e;
   }
 }
 

@@ -27,7 +27,6 @@
 import {
   compareLabels,
   emptySeriesSet,
-  ValueType,
   type Labels,
   type Matcher,
   type Querier,
@@ -37,6 +36,7 @@ import {
   type SeriesSet,
 } from '../../storage/index.js';
 import { XORIterator } from '../chunkenc/xor.js';
+import { FilteredIterator } from '../filtered-iterator.js';
 import type { Head } from './head.js';
 import type { ChunkArena } from './chunk-arena.js';
 import { META_STRIDE, metaLen, type MemSeries } from './mem-series.js';
@@ -242,11 +242,12 @@ export class HeadSeries implements Series {
 
 /**
  * Iterates the samples of one head series within [mint, maxt] across its finished
- * chunks and its open chunk. `reset` captures byte views of the chunks overlapping the
- * range (chunks outside it are never decoded; the open chunk is copied); the views pin their memory, so the head
+ * chunks and its open chunk (filtering by the shared FilteredIterator). `reset`
+ * captures byte views of the chunks overlapping the range (chunks outside it are never
+ * decoded; the open chunk is a copy); the views own or pin their memory, so the head
  * may cut, truncate or release arena pages meanwhile.
  */
-export class HeadSeriesIterator implements SampleIterator {
+export class HeadSeriesIterator extends FilteredIterator {
   /** Captured chunks: bytes and inclusive time bounds; `n` of them valid. */
   private readonly views: Uint8Array[];
   private readonly mints: number[];
@@ -255,24 +256,16 @@ export class HeadSeriesIterator implements SampleIterator {
   /** Index of the chunk being read. */
   private ci: number;
   private readonly inner: XORIterator;
-  private active: boolean;
-  private done: boolean;
-  private mint: number;
-  private maxt: number;
-  private e: Error | null;
 
   constructor() {
+    super(0, 0);
     this.views = [];
     this.mints = [];
     this.maxts = [];
     this.n = 0;
     this.ci = -1;
     this.inner = new XORIterator(EMPTY_BYTES);
-    this.active = false;
     this.done = true;
-    this.mint = 0;
-    this.maxt = 0;
-    this.e = null;
   }
 
   /**
@@ -331,100 +324,19 @@ export class HeadSeriesIterator implements SampleIterator {
     for (let i = n; i < this.n; i++) this.views[i] = EMPTY_BYTES;
     this.n = n;
     this.ci = -1;
-    this.active = false;
-    this.done = false;
-    this.mint = mint;
-    this.maxt = maxt;
-    this.e = null;
+    this.resetFilter(mint, maxt);
   }
 
   /** Opens the next captured chunk whose range ends at or after `from`; false when none is left in range. */
-  private openNext(from: number): boolean {
+  protected openNext(from: number): boolean {
     for (;;) {
       this.ci++;
-      if (this.ci >= this.n || (this.mints[this.ci] as number) > this.maxt) {
-        this.done = true;
-        this.active = false;
-        return false;
-      }
+      if (this.ci >= this.n || (this.mints[this.ci] as number) > this.maxt) return false;
       if ((this.maxts[this.ci] as number) < from) continue;
       this.inner.reset(this.views[this.ci] as Uint8Array);
-      this.active = true;
+      this.cur = this.inner;
+      this.curMaxt = this.maxts[this.ci] as number;
       return true;
     }
-  }
-
-  next(): ValueType {
-    if (this.done) return ValueType.None;
-    for (;;) {
-      if (!this.active && !this.openNext(this.mint)) return ValueType.None;
-      if (this.inner.next() === ValueType.None) {
-        const e = this.inner.err();
-        if (e !== null) return this.fail(e);
-        this.active = false;
-        continue;
-      }
-      const t = this.inner.atT();
-      if (t < this.mint) continue;
-      if (t > this.maxt) {
-        this.done = true;
-        this.active = false;
-        return ValueType.None;
-      }
-      return ValueType.Float;
-    }
-  }
-
-  seek(t: number): ValueType {
-    if (this.done) return ValueType.None;
-    if (this.active && this.inner.numRead() > 0 && this.inner.atT() >= t && this.inner.atT() >= this.mint) return ValueType.Float;
-    const from = Math.max(t, this.mint);
-    for (;;) {
-      if (!this.active && !this.openNext(from)) return ValueType.None;
-      if (this.inner.seek(from) === ValueType.None) {
-        const e = this.inner.err();
-        if (e !== null) return this.fail(e);
-        this.active = false;
-        continue;
-      }
-      if (this.inner.atT() > this.maxt) {
-        this.done = true;
-        this.active = false;
-        return ValueType.None;
-      }
-      return ValueType.Float;
-    }
-  }
-
-  private fail(e: Error): ValueType {
-    this.e = e;
-    this.done = true;
-    this.active = false;
-    return ValueType.None;
-  }
-
-  atT(): number {
-    return this.inner.atT();
-  }
-
-  atV(): number {
-    return this.inner.atV();
-  }
-
-  atStale(): boolean {
-    return this.inner.atStale();
-  }
-
-  /** Raw value bits, for bit-exact copies (block writing). */
-  atVHi(): number {
-    return this.inner.atVHi();
-  }
-
-  atVLo(): number {
-    return this.inner.atVLo();
-  }
-
-  err(): Error | null {
-    return this.e;
   }
 }
