@@ -96,12 +96,18 @@ function classSize(c: number): number {
   return (1 << e) + (((c - 1) & 3) + 1) * (1 << (e - 2));
 }
 
-/** One 64 KiB slab of a `SlabPool` class: blocks handed out, free offsets, place in the class's list of slabs with room. */
+/**
+ * One 64 KiB slab of a `SlabPool` class. Given-back blocks form a list threaded through
+ * the blocks themselves (next offset in their first 4 bytes, -1 ends it), so a slab
+ * costs no array of free offsets.
+ */
 class Slab {
   readonly buf: Uint8Array;
+  /** Index of its list in the pool (size class, + NUM_CLASSES for fresh blocks). */
+  readonly list: number;
   readonly size: number;
-  /** Offsets of given-back blocks. */
-  readonly free: number[];
+  /** First given-back block, -1 when none. */
+  freeHead: number;
   /** Offset of the first never-used block. */
   bump: number;
   /** Blocks handed out. */
@@ -109,18 +115,30 @@ class Slab {
   /** Index in the class's list of slabs with room, -1 when full. */
   pidx: number;
 
-  constructor(size: number) {
+  constructor(list: number, size: number) {
     this.buf = new Uint8Array(SLAB);
+    this.list = list;
     this.size = size;
-    this.free = [];
+    this.freeHead = -1;
     this.bump = 0;
     this.used = 0;
     this.pidx = -1;
   }
 
   hasRoom(): boolean {
-    return this.free.length > 0 || this.bump + this.size <= SLAB;
+    return this.freeHead >= 0 || this.bump + this.size <= SLAB;
   }
+}
+
+function read32(b: Uint8Array, i: number): number {
+  return (((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number)) | 0;
+}
+
+function write32(b: Uint8Array, i: number, v: number): void {
+  b[i] = v >>> 24;
+  b[i + 1] = v >>> 16;
+  b[i + 2] = v >>> 8;
+  b[i + 3] = v;
 }
 
 /**
@@ -132,17 +150,21 @@ class Slab {
  * sized to its previous chunk (see mem-series.ts).
  *
  * ```
- *   class 160 B   slabs with room: [S3, S7]     S3 ┌────┬────┬────┬─ … ┐ used 9, free [320]
- *   class 192 B   slabs with room: [S5]         …
+ *   class 160 B   cur S7 (blocks come from here)   slabs with room: [S3, S7, S9]
+ *                 S3 ┌────┬────┬────┬─ … ┐ used 9, free list 320 → 0 → -1
  *   bySlab: slab bytes → Slab (to find a given-back block's slab)
  * ```
+ *
+ * Fragmentation: series move between classes at chunk cuts, all at about the same
+ * time, which would leave every class's slabs sparsely used. So a slab whose blocks
+ * all came back is dropped (unless it is its class's current slab), and blocks come
+ * from the current slab and, when it is full, from the fullest slab with room: when
+ * the owners take a new block at every cut (mem-series.ts does), the blocks pack into
+ * few slabs again and the sparse ones drain and go.
  *
  * `take(n)` returns the block's capacity and leaves the block in `buf`/`off` (out
  * fields, no allocation). Blocks are zero when taken; `give` zeroes the bytes the owner
  * wrote. Same contract as `BufferPool`: give back only blocks nobody reads any more.
- * A slab whose blocks are all given back is dropped (kept when it is its class's only
- * slab with room): series move between classes at chunk cuts, all at about the same
- * time, and without this every class would keep its peak for ever.
  */
 export class SlabPool {
   /** Out: the buffer of the block the last `take` returned. */
@@ -150,6 +172,7 @@ export class SlabPool {
   /** Out: the offset of that block in `buf`. */
   off: number;
   private readonly partial: Slab[][];
+  private readonly cur: (Slab | null)[];
   private readonly bySlab: Map<Uint8Array, Slab>;
   private allocated: number;
 
@@ -157,7 +180,11 @@ export class SlabPool {
     this.buf = EMPTY_BLOCK;
     this.off = 0;
     this.partial = [];
-    for (let c = 0; c < NUM_CLASSES; c++) this.partial.push([]);
+    this.cur = [];
+    for (let c = 0; c < 2 * NUM_CLASSES; c++) {
+      this.partial.push([]);
+      this.cur.push(null);
+    }
     this.bySlab = new Map();
     this.allocated = 0;
   }
@@ -167,40 +194,38 @@ export class SlabPool {
     return n > SLAB_POOL_MAX ? n : classSize(classOf(n));
   }
 
-  /** A zeroed block of at least `n` bytes (exactly `capFor(n)`): sets `buf`/`off`, returns the capacity. */
-  take(n: number): number {
+  /**
+   * A zeroed block of at least `n` bytes (exactly `capFor(n)`): sets `buf`/`off`, returns
+   * the capacity. `fresh`: for an owner whose size is not known yet (a series' first
+   * chunk); such blocks come from slabs of their own, which all drain when the owners
+   * move to blocks of their steady size, instead of leaving holes in those.
+   */
+  take(n: number, fresh = false): number {
     if (n > SLAB_POOL_MAX) {
       this.buf = new Uint8Array(n);
       this.off = 0;
       return n;
     }
-    const c = classOf(n);
-    const size = classSize(c);
-    const list = this.partial[c] as Slab[];
-    let slab: Slab;
-    if (list.length === 0) {
-      slab = new Slab(size);
-      this.bySlab.set(slab.buf, slab);
-      this.allocated += SLAB;
-      slab.pidx = 0;
-      list.push(slab);
-    } else {
-      slab = list[list.length - 1] as Slab;
+    const c = classOf(n) + (fresh ? NUM_CLASSES : 0);
+    let slab = this.cur[c] as Slab | null;
+    if (slab === null || !slab.hasRoom()) {
+      slab = this.fullest(c);
+      this.cur[c] = slab;
     }
-    let off: number;
-    if (slab.free.length > 0) off = slab.free.pop() as number;
-    else {
+    let off = slab.freeHead;
+    const buf = slab.buf;
+    if (off >= 0) {
+      slab.freeHead = read32(buf, off);
+      write32(buf, off, 0);
+    } else {
       off = slab.bump;
-      slab.bump += size;
+      slab.bump += slab.size;
     }
     slab.used++;
-    if (!slab.hasRoom()) {
-      list.pop();
-      slab.pidx = -1;
-    }
-    this.buf = slab.buf;
+    if (!slab.hasRoom()) this.unlist(c, slab);
+    this.buf = buf;
     this.off = off;
-    return size;
+    return slab.size;
   }
 
   /**
@@ -211,27 +236,50 @@ export class SlabPool {
     if (cap > SLAB_POOL_MAX) return;
     const slab = this.bySlab.get(buf);
     if (slab === undefined) return;
-    const list = this.partial[classOf(cap)] as Slab[];
+    const c = slab.list;
     slab.used--;
-    if (slab.used === 0 && (list.length > 1 || (list.length === 1 && slab.pidx < 0))) {
-      // Every block back and another slab of the class has room: drop this one.
-      if (slab.pidx >= 0) {
-        const last = list.pop() as Slab;
-        if (last !== slab) {
-          list[slab.pidx] = last;
-          last.pidx = slab.pidx;
-        }
-      }
+    if (slab.used === 0 && slab !== this.cur[c]) {
+      // Every block is back: drop the slab.
+      if (slab.pidx >= 0) this.unlist(c, slab);
       this.bySlab.delete(buf);
       this.allocated -= SLAB;
       return;
     }
     buf.fill(0, off, off + used);
-    slab.free.push(off);
+    write32(buf, off, slab.freeHead);
+    slab.freeHead = off;
     if (slab.pidx < 0) {
-      slab.pidx = list.length;
-      list.push(slab);
+      slab.pidx = (this.partial[c] as Slab[]).length;
+      (this.partial[c] as Slab[]).push(slab);
     }
+  }
+
+  /** The fullest slab of list `c` with room, or a new one. */
+  private fullest(c: number): Slab {
+    const list = this.partial[c] as Slab[];
+    let best: Slab | null = null;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i] as Slab;
+      if (best === null || s.used > best.used) best = s;
+    }
+    if (best !== null) return best;
+    const slab = new Slab(c, classSize(c % NUM_CLASSES));
+    this.bySlab.set(slab.buf, slab);
+    this.allocated += SLAB;
+    slab.pidx = list.length;
+    list.push(slab);
+    return slab;
+  }
+
+  /** Removes `slab` from list `c` of slabs with room. */
+  private unlist(c: number, slab: Slab): void {
+    const list = this.partial[c] as Slab[];
+    const last = list.pop() as Slab;
+    if (last !== slab) {
+      list[slab.pidx] = last;
+      last.pidx = slab.pidx;
+    }
+    slab.pidx = -1;
   }
 
   /** Bytes held in slabs (handed out or free). */

@@ -249,6 +249,11 @@ export class MemSeries implements HashedSeries<MemSeries>, OpenChunk {
     return this.cbuf.subarray(this.coff, this.coff + this.openChunkLen());
   }
 
+  /** Capacity of the open chunk's block (0 when there is none), for tests and stats. */
+  openChunkCap(): number {
+    return this.ccap;
+  }
+
   /** A private copy of the open chunk's bytes (empty when there is none). */
   openChunkBytes(): Uint8Array {
     return this.bytes().slice();
@@ -470,7 +475,7 @@ export class MemSeries implements HashedSeries<MemSeries>, OpenChunk {
     const oo = this.coff;
     const ocap = this.ccap;
     // A quarter more than needed: the chunk keeps growing.
-    this.ccap = pool.take(need + (need >>> 2));
+    this.ccap = pool.take(need + (need >>> 2), this.cutMeta.length === 0);
     const nb = pool.buf;
     const no = pool.off;
     for (let i = 0; i < len; i++) nb[no + i] = ob[oo + i] as number;
@@ -479,9 +484,12 @@ export class MemSeries implements HashedSeries<MemSeries>, OpenChunk {
     pool.give(ob, oo, ocap, len);
   }
 
-  /** Takes an empty block of at least `n` bytes for a new open chunk. */
+  /**
+   * Takes an empty block of at least `n` bytes for a new open chunk; a "fresh" one for
+   * a series' first chunk (size unknown yet, see SlabPool.take).
+   */
   private takeBlock(n: number, pool: SlabPool): void {
-    this.ccap = pool.take(n);
+    this.ccap = pool.take(n, this.cutMeta.length === 0);
     this.cbuf = pool.buf;
     this.coff = pool.off;
     this.cpos = 16; // after the 2-byte sample count, as Go's make([]byte, 2, 128)
@@ -505,9 +513,10 @@ export class MemSeries implements HashedSeries<MemSeries>, OpenChunk {
 
   /**
    * Moves the open chunk (it has samples) to the finished chunks (written to
-   * chunks_head, or copied into the arena at exact size) and empties it. The block is
-   * kept when its size class fits the next chunk (assumed like this one, plus an
-   * eighth), else swapped for one that does: most series never grow a block.
+   * chunks_head, or copied into the arena at exact size) and starts the next one in a
+   * block for this one's size plus an eighth: most series never grow a block. Always a
+   * new block, even of the same class: taking from the pool's fullest slabs packs the
+   * blocks densely again after every cut round (see SlabPool).
    */
   private cutHeadChunk(arena: ChunkArena): void {
     const len = this.openChunkLen();
@@ -516,19 +525,9 @@ export class MemSeries implements HashedSeries<MemSeries>, OpenChunk {
     const mint = this.headMint;
     const maxt = mint + this.maxtD;
     this.pushCut(arena.store(this.ref, mint, maxt, buf.subarray(off, off + len)), packSize(len, this.headN), mint, maxt);
-    const cap = SlabPool.capFor(len + (len >>> 3) + 4);
-    if (cap === this.ccap) {
-      buf.fill(0, off, off + len);
-      this.cpos = 16;
-      this.win = NO_WINDOW;
-      this.tDelta = 0;
-      this.headN = 0;
-      this.maxtD = 0;
-    } else {
-      const pool = arena.openChunks;
-      pool.give(buf, off, this.ccap, len);
-      this.takeBlock(cap, pool);
-    }
+    const pool = arena.openChunks;
+    pool.give(buf, off, this.ccap, len);
+    this.takeBlock(len + (len >>> 3) + 4, pool);
   }
 
   /** Records a finished chunk stored at `loc` (`size` from `packSize`). */

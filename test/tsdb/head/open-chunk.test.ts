@@ -130,7 +130,7 @@ describe('open chunks encoded in MemSeries', () => {
     expect(pool.numSlabs()).toBe(Math.ceil((N * 128) / 65536));
     scrape(120);
     // Constant values: ~2 bits per sample, a 120-sample chunk is ~50 bytes; every series moved
-    // to a block of that size class and the 128-byte slabs went, but one.
+    // to a block of that size class and the slabs of first-chunk blocks went, but one.
     const len = metaLen(ss[0]!.cutMeta[3] as number);
     expect(len).toBeLessThan(64);
     const cap = SlabPool.capFor(len + (len >>> 3) + 4);
@@ -144,6 +144,33 @@ describe('open chunks encoded in MemSeries', () => {
     // Truncating every open chunk gives all blocks back: one slab per class remains.
     for (const s of ss) s.truncateChunksBefore(1e9, arena);
     expect(pool.numSlabs()).toBe(2);
+  });
+});
+
+describe('slab pool packing', () => {
+  test('after every cut round the blocks sit in few slabs: at most one partly used slab per class beyond what they need', () => {
+    const arena = new ChunkArena(1 << 16);
+    const pool = arena.openChunks;
+    const N = 6000;
+    const ss = Array.from({ length: N }, (_, i) => new MemSeries(i + 1, Labels.fromObject({ i: String(i) }), i));
+    let seed = 7;
+    const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
+    const vals = ss.map(() => 0);
+    for (let k = 0; k < 500; k++) {
+      for (let i = 0; i < N; i++) {
+        // Constant, counter and random-gauge series, a few changing kind over time: blocks of many classes.
+        const kind = (i + (k > 250 && i % 7 === 0 ? 1 : 0)) % 3;
+        if (kind === 1) vals[i]! += Math.floor(rnd() * 20);
+        else if (kind === 2) vals[i] = rnd();
+        expect(ss[i]!.append(k * 1000, floatHi(vals[i]!), floatLo(vals[i]!), false, 120_000, arena)).toBe(AppendResult.Ok);
+      }
+      if (k % 120 === 5) {
+        const need = ss.reduce((n, s) => n + s.openChunkCap(), 0);
+        const classes = new Set(ss.map((s) => s.openChunkCap())).size;
+        // Needed bytes, plus per class one partly used slab and one kept empty first-chunk slab.
+        expect(pool.allocatedBytes()).toBeLessThanOrEqual(need + 2 * classes * 65536 + 8 * 65536);
+      }
+    }
   });
 });
 
