@@ -11,12 +11,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { expect } from 'vitest';
-import { Matcher, MatchType, ValueType, type Labels } from '../../src/storage/index.js';
+import { Labels, Matcher, MatchType, ValueType } from '../../src/storage/index.js';
 import type { DB } from '../../src/tsdb/db.js';
 import { Encbuf } from '../../src/tsdb/encoding/index.js';
 import { ChunkDiskMapper, LoadedChunks } from '../../src/tsdb/head/chunk-disk-mapper.js';
 import { decodeSamples, encodeSamples, recordType, RecordType, SampleBatch } from '../../src/tsdb/record/index.js';
 import { lastCheckpoint, openReader, WAL, type SegmentRange } from '../../src/tsdb/wal/index.js';
+import { startPrometheus, type Prometheus, type PromMatrixElem } from './prometheus.js';
+import { mattermostTarget, TargetServer } from './target-server.js';
 
 /** A logger that drops everything (DBOptions.logger). */
 export const quietLogger = { info: (): void => {}, warn: (): void => {} };
@@ -63,9 +65,9 @@ export function promValue(s: string): number {
  * `stale` when `withStale`, else left out), in the querier's order. Fails the test on an
  * iterator or set error.
  */
-export function dbSamples(db: DB, mint = -Infinity, maxt = Infinity, withStale = true): string[] {
+export function dbSamples(db: DB, mint = -Infinity, maxt = Infinity, withStale = true, ...matchers: Matcher[]): string[] {
   const q = db.querier(mint, maxt);
-  const set = q.select(true, null, new Matcher(MatchType.Regexp, '__name__', '.+'));
+  const set = q.select(true, null, ...(matchers.length > 0 ? matchers : [new Matcher(MatchType.Regexp, '__name__', '.+')]));
   const out: string[] = [];
   while (set.next()) {
     const s = set.at();
@@ -201,4 +203,35 @@ export function hashTree(dir: string): Map<string, string> {
   };
   walk(dir);
   return out;
+}
+
+/** A Prometheus range result as `dbSamples` lines (`labels t value`, same value rendering). */
+export function promSampleLines(res: readonly PromMatrixElem[]): string[] {
+  const out: string[] = [];
+  for (const s of res) {
+    const l = Labels.fromObject(s.metric).toString();
+    for (const x of s.values) out.push(`${l} ${x.t} ${fmtValue(promValue(x.value))}`);
+  }
+  return out;
+}
+
+/**
+ * A real Prometheus 2.42 scraping a local Mattermost-like target (`series`, `seed`)
+ * every `interval`, its data kept after stop (`prom.dataDir`); stopping it, closing the
+ * target and removing its directory are registered on `cleanups`.
+ */
+export async function scrapingPrometheus(cleanups: Cleanups, o: { series: number; seed: number; interval: string; timeout: string }): Promise<{ prom: Prometheus; target: TargetServer }> {
+  const target = await TargetServer.start();
+  cleanups.defer(() => target.close());
+  target.define('/metrics', mattermostTarget({ series: o.series, seed: o.seed }));
+  const prom = await startPrometheus({
+    keepData: true,
+    global: { scrape_interval: o.interval, scrape_timeout: o.timeout },
+    scrapeConfigs: [{ job_name: 'mm', static_configs: [{ targets: [target.address] }] }],
+  });
+  cleanups.defer(async () => {
+    await prom.stop();
+    await rm(prom.dir, { recursive: true, force: true });
+  });
+  return { prom, target };
 }

@@ -8,57 +8,21 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { Labels, Matcher, MatchType, ValueType } from '../../../src/storage/index.js';
-import { openDB, openReadOnly, type DB } from '../../../src/tsdb/db.js';
+import { Labels } from '../../../src/storage/index.js';
+import { openDB, openReadOnly } from '../../../src/tsdb/db.js';
 import { havePrometheus, startPrometheus, type Prometheus } from '../../support/prometheus.js';
-import { mattermostTarget, TargetServer } from '../../support/target-server.js';
+import { Cleanups, dbSamples, fmtValue as fmt, promSampleLines, promValue, quietLogger as quiet, scrapingPrometheus } from '../../support/tsdb.js';
 
 const PROMTOOL = '/usr/bin/promtool';
-const quiet = { info: () => {}, warn: () => {} };
-const cleanup: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const f of cleanup.reverse()) await f();
-});
-
-async function tmp(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'mm-db-prom-'));
-  cleanup.push(() => rm(d, { recursive: true, force: true }));
-  return d;
-}
+const cleanups = new Cleanups();
+afterAll(() => cleanups.run());
+const tmp = (): Promise<string> => cleanups.tmp('mm-db-prom-');
 
 /** "labels t value" lines; value as JS renders it ("NaN", "Infinity", "-0" kept apart), stale as "stale". */
 type Sample = string;
-
-function promValue(s: string): number {
-  return s === '+Inf' ? Infinity : s === '-Inf' ? -Infinity : Number(s);
-}
-function fmt(v: number): string {
-  return Object.is(v, -0) ? '-0' : String(v);
-}
-
-/** Everything a DB returns for [mint, maxt], stale markers included. */
-function dbSamples(db: DB, mint = -Infinity, maxt = Infinity, withStale = true): Sample[] {
-  const q = db.querier(mint, maxt);
-  const set = q.select(true, null, new Matcher(MatchType.Regexp, '__name__', '.+'));
-  const out: Sample[] = [];
-  while (set.next()) {
-    const s = set.at();
-    const it = s.iterator();
-    while (it.next() === ValueType.Float) {
-      if (it.atStale()) {
-        if (withStale) out.push(`${s.labels().toString()} ${it.atT()} stale`);
-      } else out.push(`${s.labels().toString()} ${it.atT()} ${fmt(it.atV())}`);
-    }
-    expect(it.err()).toBeNull();
-  }
-  expect(set.err()).toBeNull();
-  q.close();
-  return out;
-}
 
 describe.skipIf(!havePrometheus || !existsSync(PROMTOOL))('Prometheus 2.42 opens what we write', () => {
   const T0 = 1_700_000_000_000 - (1_700_000_000_000 % 7_200_000) + 1_234_567; // unaligned first sample
@@ -70,7 +34,7 @@ describe.skipIf(!havePrometheus || !existsSync(PROMTOOL))('Prometheus 2.42 opens
   test('we write a directory: blocks cut from the head, the rest in the WAL', async () => {
     dir = await tmp();
     const db = await openDB(dir, { retentionMs: 0, logger: quiet });
-    cleanup.push(() => db.close());
+    cleanups.defer(() => db.close());
     const lsets = Array.from({ length: 30 }, (_, i) =>
       Labels.fromObject({ __name__: i % 3 === 0 ? 'test_gauge' : 'test_counter_total', instance: `host-${i % 4}:9100`, job: 'node', idx: String(i), path: i === 7 ? 'ünïcödé/ø' : '' }),
     );
@@ -141,14 +105,10 @@ describe.skipIf(!havePrometheus || !existsSync(PROMTOOL))('Prometheus 2.42 opens
 
   test('Prometheus started on the directory answers with exactly our samples', async () => {
     const prom: Prometheus = await startPrometheus({ dataDir: dir, args: ['--storage.tsdb.retention.time=100y'] });
-    cleanup.push(() => prom.stop());
+    cleanups.defer(() => prom.stop());
     const end = T0 + SCRAPES * 15_000;
     const res = await prom.rawSamples('{__name__=~"test_.+"}', end - T0 + 60_000, end);
-    const got: Sample[] = [];
-    for (const s of res) {
-      const l = Labels.fromObject(s.metric).toString();
-      for (const x of s.values) got.push(`${l} ${x.t} ${fmt(promValue(x.value))}`);
-    }
+    const got: Sample[] = promSampleLines(res);
     // Range vectors drop stale markers.
     expect(got.sort()).toEqual(written.filter((s) => !s.endsWith(' stale')).sort());
     // An instant query right after the stale marker sees the series gone.
@@ -161,27 +121,12 @@ describe.skipIf(!havePrometheus || !existsSync(PROMTOOL))('Prometheus 2.42 opens
 
 describe.skipIf(!havePrometheus)('we read what Prometheus 2.42 writes', () => {
   test('openReadOnly on a directory Prometheus scraped into returns the samples its API returned', async () => {
-    const target = await TargetServer.start();
-    cleanup.push(() => target.close());
-    target.define('/metrics', mattermostTarget({ series: 300, seed: 3 }));
-    const prom = await startPrometheus({
-      keepData: true,
-      global: { scrape_interval: '1s', scrape_timeout: '1s' },
-      scrapeConfigs: [{ job_name: 'mm', static_configs: [{ targets: [target.address] }] }],
-    });
-    cleanup.push(async () => {
-      await prom.stop();
-      await rm(prom.dir, { recursive: true, force: true });
-    });
+    const { prom } = await scrapingPrometheus(cleanups, { series: 300, seed: 3, interval: '1s', timeout: '1s' });
     await new Promise((r) => setTimeout(r, 10_000));
     const at = Date.now();
     const res = await prom.rawSamples('{__name__=~".+"}', 3_600_000, at);
     await prom.stop();
-    const want: Sample[] = [];
-    for (const s of res) {
-      const l = Labels.fromObject(s.metric).toString();
-      for (const x of s.values) want.push(`${l} ${x.t} ${fmt(promValue(x.value))}`);
-    }
+    const want: Sample[] = promSampleLines(res);
     expect(want.length).toBeGreaterThan(300 * 5);
     const db = await openReadOnly(prom.dataDir, { logger: quiet });
     try {
@@ -205,15 +150,10 @@ describe.skipIf(!havePrometheus)('we read what Prometheus 2.42 writes', () => {
     const before = dbSamples(w, -Infinity, Infinity, false);
     await w.close();
     const prom2 = await startPrometheus({ dataDir: prom.dataDir, args: ['--storage.tsdb.retention.time=100y'] });
-    cleanup.push(() => prom2.stop());
+    cleanups.defer(() => prom2.stop());
     const res2 = await prom2.rawSamples('{__name__=~".+"}', 3_600_000, t1 + 1);
     await prom2.stop();
-    const got2: Sample[] = [];
-    for (const s of res2) {
-      if (s.metric.job === 'prometheus') continue; // prom2 scrapes nothing; guard anyway
-      const l = Labels.fromObject(s.metric).toString();
-      for (const x of s.values) got2.push(`${l} ${x.t} ${fmt(promValue(x.value))}`);
-    }
+    const got2: Sample[] = promSampleLines(res2.filter((s) => s.metric.job !== 'prometheus')); // prom2 scrapes nothing; guard anyway
     expect(got2.sort()).toEqual(before.filter((x) => Number(x.split(' ').at(-2)) > t1 + 1 - 3_600_000).sort());
     expect(got2).toContain(`${fresh.toString()} ${t1} 7`);
   }, 120_000);

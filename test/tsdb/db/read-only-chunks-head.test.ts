@@ -6,15 +6,13 @@
  */
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Labels } from '../../../src/storage/index.js';
 import { openDB, openReadOnly } from '../../../src/tsdb/db.js';
-import { havePrometheus, startPrometheus } from '../../support/prometheus.js';
-import { mattermostTarget, TargetServer } from '../../support/target-server.js';
-import { Cleanups, dbSamples, dropMmappedSamplesFromWAL, hashTree, ingest, quietLogger } from '../../support/tsdb.js';
+import { havePrometheus } from '../../support/prometheus.js';
+import { Cleanups, dbSamples, dropMmappedSamplesFromWAL, hashTree, ingest, quietLogger, scrapingPrometheus } from '../../support/tsdb.js';
 
 const PROMTOOL = '/usr/bin/promtool';
 const BIN = new URL('../../../bin/mm-metrics.js', import.meta.url).pathname;
@@ -115,18 +113,7 @@ describe('read-only open with samples only in chunks_head', () => {
 
 describe.skipIf(!havePrometheus || !existsSync(PROMTOOL))('read-only open of a Prometheus 2.42 directory with samples only in chunks_head', () => {
   test('our tsdb dump equals promtool tsdb dump, and the directory is unchanged', async () => {
-    const target = await TargetServer.start();
-    cleanups.defer(() => target.close());
-    target.define('/metrics', mattermostTarget({ series: 200, seed: 7 }));
-    const prom = await startPrometheus({
-      keepData: true,
-      global: { scrape_interval: '100ms', scrape_timeout: '90ms' },
-      scrapeConfigs: [{ job_name: 'mm', static_configs: [{ targets: [target.address] }] }],
-    });
-    cleanups.defer(async () => {
-      await prom.stop();
-      await rm(prom.dir, { recursive: true, force: true });
-    });
+    const { prom } = await scrapingPrometheus(cleanups, { series: 200, seed: 7, interval: '100ms', timeout: '90ms' });
     // 120 samples at 100 ms = 12 s per chunk: at least one chunk cut per series.
     await new Promise((r) => setTimeout(r, 27_000));
     await prom.stop('SIGTERM'); // a clean stop flushes its head chunk files

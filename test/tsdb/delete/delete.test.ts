@@ -4,8 +4,7 @@
  * deleted samples, head cuts / compaction / cleanTombstones drop them, replay and
  * checkpoints keep them, and bad input changes nothing.
  */
-import { readFile, readdir, rm, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Labels, Matcher, MatchType, ValueType } from '../../../src/storage/index.js';
@@ -18,44 +17,23 @@ import { DeleteError } from '../../../src/tsdb/delete.js';
 import { decodeTombstones as decodeTombstonesRecord, recordType, RecordType, TombstoneBatch } from '../../../src/tsdb/record/index.js';
 import { readTombstones } from '../../../src/tsdb/tombstones/index.js';
 import { openReader } from '../../../src/tsdb/wal/index.js';
+import { Cleanups, dbSamples, ingest, quietLogger as quiet } from '../../support/tsdb.js';
 
-const quiet = { info: () => {}, warn: () => {} };
 const H = 3_600_000;
 const T0 = 1_700_000_000_000 - (1_700_000_000_000 % (2 * H)); // aligned to 2 h
-const dirs: string[] = [];
-async function tmp(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'mm-del-'));
-  dirs.push(d);
-  return d;
-}
-afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+const cleanups = new Cleanups();
+afterAll(() => cleanups.run());
+const tmp = (): Promise<string> => cleanups.tmp('mm-del-');
 
 const eq = (name: string, value: string) => new Matcher(MatchType.Equal, name, value);
 
-function all(db: DB, mint = -Infinity, maxt = Infinity): string[] {
-  const q = db.querier(mint, maxt);
-  const set = q.select(true, null, new Matcher(MatchType.Regexp, '__name__', '.+'));
-  const out: string[] = [];
-  while (set.next()) {
-    const it = set.at().iterator();
-    while (it.next() === ValueType.Float) out.push(`${set.at().labels().toString()} ${it.atT()} ${it.atV()}`);
-    expect(it.err()).toBeNull();
-  }
-  expect(set.err()).toBeNull();
-  q.close();
-  return out;
-}
+/** Every sample of the DB in [mint, maxt], as `labels t value` lines. */
+const all = (db: DB, mint = -Infinity, maxt = Infinity): string[] => dbSamples(db, mint, maxt);
 
 /** `scrapes` scrapes of series m{i="0".."n-1"} every 15 s from `start`, value k*10+i. */
 async function fill(db: DB, start: number, scrapes: number, n = 4): Promise<void> {
   const lsets = Array.from({ length: n }, (_, i) => Labels.fromObject({ __name__: 'm', i: String(i) }));
-  for (let k = 0; k < scrapes; k++) {
-    const app = db.appender();
-    for (let i = 0; i < n; i++) app.append(0, lsets[i]!, start + k * 15_000, k * 10 + i);
-    await app.commit();
-  }
+  await ingest(db, lsets, scrapes, (k) => start + k * 15_000, (k, i) => k * 10 + i);
 }
 
 /** What `all` returns minus series i's samples in [mint, maxt]. */

@@ -12,8 +12,8 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { Labels, Matcher, MatchType, StorageError, ValueType } from '../../../src/storage/index.js';
 import { openDB, type DB } from '../../../src/tsdb/db.js';
+import { quietLogger as quiet } from '../../support/tsdb.js';
 
-const quiet = { info: () => {}, warn: () => {} };
 const RANGE = 60_000; // 1-minute blocks
 const SERIES = [0, 1, 2, 3].map((i) => Labels.fromObject({ __name__: 'm', s: String(i) }));
 const SOAK = process.env.MM_SOAK === '1';

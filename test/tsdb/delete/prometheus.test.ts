@@ -12,32 +12,24 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { Labels, Matcher, MatchType, ValueType } from '../../../src/storage/index.js';
+import { Labels, Matcher, MatchType } from '../../../src/storage/index.js';
 import { parseSelector } from '../../../src/storage/selector.js';
 import { openDB, openReadOnly, type DB } from '../../../src/tsdb/db.js';
 import { readTombstones } from '../../../src/tsdb/tombstones/index.js';
 import { havePrometheus, startPrometheus, type Prometheus } from '../../support/prometheus.js';
+import { Cleanups, dbSamples, ingest, promSampleLines, quietLogger as quiet } from '../../support/tsdb.js';
 
 const PROMTOOL = '/usr/bin/promtool';
-const quiet = { info: () => {}, warn: () => {} };
 const H = 3_600_000;
 const T0 = 1_700_000_000_000 - (1_700_000_000_000 % (2 * H)); // aligned to 2 h
 const SCRAPES = 14 * 60; // 3.5 h of 15 s samples → block [T0, T0+2h) + head [2h, 3.5h)
 const END = T0 + (SCRAPES - 1) * 15_000;
-const cleanup: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const f of cleanup.reverse()) await f();
-});
-
-async function tmp(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'mm-del-prom-'));
-  cleanup.push(() => rm(d, { recursive: true, force: true }));
-  return d;
-}
+const cleanups = new Cleanups();
+afterAll(() => cleanups.run());
+const tmp = (): Promise<string> => cleanups.tmp('mm-del-prom-');
 
 /** The deletions, as Prometheus's API takes them (times in ms here, sent as seconds). */
 const DELETES = [
@@ -46,29 +38,13 @@ const DELETES = [
   { match: 'test_m{i="4"}', start: T0 + 1.5 * H, end: T0 + 2.25 * H }, // block and head
 ];
 
-function dbSamples(db: DB): string[] {
-  const q = db.querier(-Infinity, Infinity);
-  const set = q.select(true, null, new Matcher(MatchType.Equal, '__name__', 'test_m'));
-  const out: string[] = [];
-  while (set.next()) {
-    const s = set.at();
-    const it = s.iterator();
-    while (it.next() === ValueType.Float) out.push(`${s.labels().toString()} ${it.atT()} ${it.atV()}`);
-    expect(it.err()).toBeNull();
-  }
-  expect(set.err()).toBeNull();
-  q.close();
-  return out.sort();
+/** Every test_m sample of the DB, sorted. */
+function ourSamples(db: DB): string[] {
+  return dbSamples(db, -Infinity, Infinity, true, new Matcher(MatchType.Equal, '__name__', 'test_m')).sort();
 }
 
 async function promSamples(p: Prometheus): Promise<string[]> {
-  const res = await p.rawSamples('{__name__="test_m"}', END - T0 + 60_000, END);
-  const out: string[] = [];
-  for (const s of res) {
-    const l = Labels.fromObject(s.metric).toString();
-    for (const x of s.values) out.push(`${l} ${x.t} ${Number(x.value)}`);
-  }
-  return out.sort();
+  return promSampleLines(await p.rawSamples('{__name__="test_m"}', END - T0 + 60_000, END)).sort();
 }
 
 async function promDelete(p: Prometheus, d: (typeof DELETES)[number]): Promise<void> {
@@ -103,15 +79,11 @@ describe.skipIf(!havePrometheus || !existsSync(PROMTOOL))('deleting series: mm-m
     base = await tmp();
     const db = await openDB(base, { logger: quiet, retentionMs: 0 });
     const lsets = Array.from({ length: 6 }, (_, i) => Labels.fromObject({ __name__: 'test_m', i: String(i) }));
-    for (let k = 0; k < SCRAPES; k++) {
-      const app = db.appender();
-      for (let i = 0; i < lsets.length; i++) app.append(0, lsets[i]!, T0 + k * 15_000, k * 10 + i);
-      await app.commit();
-    }
+    await ingest(db, lsets, SCRAPES, (k) => T0 + k * 15_000, (k, i) => k * 10 + i);
     await db.compact();
     expect(db.blocks().map((m) => [m.minTime, m.maxTime])).toEqual([[T0, T0 + 2 * H]]);
     blockUlid = db.blocks()[0]!.ulid;
-    all = dbSamples(db);
+    all = ourSamples(db);
     expect(all.length).toBe(6 * SCRAPES);
     await db.close();
   });
@@ -120,7 +92,7 @@ describe.skipIf(!havePrometheus || !existsSync(PROMTOOL))('deleting series: mm-m
     const dirA = await tmp();
     await cp(base, dirA, { recursive: true });
     const prom = await startPrometheus({ dataDir: dirA, args: ['--storage.tsdb.retention.time=100y'] });
-    cleanup.push(() => prom.stop());
+    cleanups.defer(() => prom.stop());
     expect(await promSamples(prom)).toEqual(all);
     await promDelete(prom, DELETES[0]!);
     promAfterFirst = await readFile(join(dirA, blockUlid, 'tombstones'));
@@ -138,10 +110,10 @@ describe.skipIf(!havePrometheus || !existsSync(PROMTOOL))('deleting series: mm-m
 
     const ro = await openReadOnly(dirA, { logger: quiet });
     expect(ro.stats().replay?.tombstones).toBeGreaterThan(0);
-    expect(dbSamples(ro)).toEqual(want);
+    expect(ourSamples(ro)).toEqual(want);
     await ro.close();
     const rw = await openDB(dirA, { logger: quiet, retentionMs: 0 });
-    expect(dbSamples(rw)).toEqual(want);
+    expect(ourSamples(rw)).toEqual(want);
     await rw.close();
   }, 120_000);
 
@@ -156,22 +128,22 @@ describe.skipIf(!havePrometheus || !existsSync(PROMTOOL))('deleting series: mm-m
     const t = readTombstones(join(dirB, blockUlid)).tombstones;
     expect(t.refs().map((r) => [String(r), JSON.stringify(t.get(r))])).toEqual(promTombstones);
     expect(await readFile(join(dirB, blockUlid, 'meta.json'), 'utf8')).toBe(promMeta);
-    const ours = dbSamples(db);
+    const ours = ourSamples(db);
     expect(ours).toEqual(expectedAfter(all));
     await db.close();
 
     const prom = await startPrometheus({ dataDir: dirB, args: ['--storage.tsdb.retention.time=100y'] });
-    cleanup.push(() => prom.stop());
+    cleanups.defer(() => prom.stop());
     expect(await promSamples(prom)).toEqual(ours);
     await prom.stop();
   }, 120_000);
 
   test('(b) after our cleanTombstones, promtool tsdb dump prints exactly our samples', async () => {
     const db = await openDB(dirB, { logger: quiet, retentionMs: 0, compaction: false });
-    const ours = dbSamples(db);
+    const ours = ourSamples(db);
     const res = await db.cleanTombstones();
     expect(res.replaced).toEqual([blockUlid]);
-    expect(dbSamples(db)).toEqual(ours);
+    expect(ourSamples(db)).toEqual(ours);
     const newUlid = res.created[0]!;
     await db.close();
     // The cleaned block alone (promtool reads the block; its range ends before the head).
