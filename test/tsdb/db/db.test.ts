@@ -1,48 +1,26 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { Labels, Matcher, MatchType, OutOfBoundsError, ValueType } from '../../../src/storage/index.js';
+import { Labels, OutOfBoundsError } from '../../../src/storage/index.js';
 import { readMetaFile, writeBlock, writeMetaFile, type BlockMeta } from '../../../src/tsdb/block/index.js';
 import { XORChunk } from '../../../src/tsdb/chunkenc/index.js';
 import { DBError, openDB, openReadOnly, type DB } from '../../../src/tsdb/db.js';
+import { Cleanups, dbSamples, ingest, quietLogger as quiet } from '../../support/tsdb.js';
 
-const quiet = { info: () => {}, warn: () => {} };
 const H = 3_600_000;
 const T0 = 1_700_000_000_000 - (1_700_000_000_000 % (2 * H)); // aligned to 2 h
-const dirs: string[] = [];
-async function tmp(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'mm-db-'));
-  dirs.push(d);
-  return d;
-}
-afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+const cleanups = new Cleanups();
+afterAll(() => cleanups.run());
+const tmp = (): Promise<string> => cleanups.tmp('mm-db-');
 
-function all(db: DB, mint = -Infinity, maxt = Infinity): string[] {
-  const q = db.querier(mint, maxt);
-  const set = q.select(true, null, new Matcher(MatchType.Regexp, '__name__', '.+'));
-  const out: string[] = [];
-  while (set.next()) {
-    const it = set.at().iterator();
-    while (it.next() === ValueType.Float) out.push(`${set.at().labels().toString()} ${it.atT()} ${it.atStale() ? 'stale' : it.atV()}`);
-    expect(it.err()).toBeNull();
-  }
-  expect(set.err()).toBeNull();
-  q.close();
-  return out;
-}
+/** Every sample in [mint, maxt] as `labels t value` lines (stale markers as `stale`). */
+const all = (db: DB, mint = -Infinity, maxt = Infinity): string[] => dbSamples(db, mint, maxt);
 
 /** Appends `scrapes` scrapes of `n` series every 15 s from `start`. */
 async function fill(db: DB, start: number, scrapes: number, n = 5): Promise<void> {
   const lsets = Array.from({ length: n }, (_, i) => Labels.fromObject({ __name__: 'm', i: String(i) }));
-  for (let k = 0; k < scrapes; k++) {
-    const app = db.appender();
-    for (let i = 0; i < n; i++) app.append(0, lsets[i]!, start + k * 15_000, k + i / 10);
-    await app.commit();
-  }
+  await ingest(db, lsets, scrapes, (k) => start + k * 15_000, (k, i) => k + i / 10);
 }
 
 describe('DB lifecycle', () => {
