@@ -3,22 +3,16 @@
 // when it was built from exactly the sources present; otherwise, e.g. after editing src/
 // without `npm run build`, runs the TypeScript sources through tsx's loader, which behaves
 // the same but costs ~50 MB more resident memory. dist/ can never drift from the sources.
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fingerprint } from '../scripts/fingerprint.mjs';
+import { builtFrom } from '../scripts/fingerprint.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 function builtFromSources() {
   if (process.env.MM_METRICS_NO_DIST === '1') return false;
-  let built;
-  try {
-    built = readFileSync(join(root, 'dist', 'BUILD'), 'utf8').trim();
-  } catch {
-    return false;
-  }
-  return built === fingerprint(join(root, 'src'));
+  // stat-only check when nothing changed since the last match; content hash otherwise
+  return builtFrom(join(root, 'src'), join(root, 'dist'));
 }
 
 let main;
