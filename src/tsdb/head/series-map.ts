@@ -3,17 +3,21 @@
  * interning table that lets 100k series share one copy of "__name__", "job", ….
  *
  * ```
- *   byHash: Map<smi hash, S>       S ─hashNext→ S' ─hashNext→ null   (collision chain)
+ *   buckets: (S | null)[]          buckets[hash & mask]: S ─hashNext→ S' ─hashNext→ null
+ *                                  (power-of-two table, at most one series per bucket on
+ *                                  average; chains threaded through the series)
  *   slots:  (S | undefined)[]      slots[ref - base]: refs are a counter, so a dense array
  *                                  beats a Map (no hashing, one indexed load per sample)
  *   strings: Map<string, string>   canonical instance of every label name/value in use
  * ```
  *
- * Why a numeric hash and not `Labels.key()` as the Map key: a joined key string costs
+ * Why a numeric hash and not `Labels.key()` as a key: a joined key string costs
  * ~100–200 bytes per series for the life of the series, more than the series' labels.
- * A 30-bit hash is always a V8 small integer, so the Map entry holds no heap number;
- * collisions (≈ n²/2³¹ pairs, a few hundred at 1M series) are resolved by comparing
- * label sets along a chain threaded through the series themselves (no arrays).
+ * Why our own bucket table and not a `Map<hash, S>`: a Map entry costs ~40 bytes per
+ * series (entry of key, value and chain link plus its hash table), a bucket 8–16. A
+ * chain holds the series of one bucket: a lookup compares the 30-bit hash first and
+ * the label sets only on equal hashes (≈ n²/2³¹ colliding pairs, a few hundred at 1M
+ * series).
  *
  * Interning: label strings from a scrape may be slices of a large response string;
  * keeping a slice alive keeps the whole response alive. `intern` stores a flattened copy
@@ -61,8 +65,12 @@ export function labelsHash(lset: Labels): number {
   return h >>> 2;
 }
 
+/** Initial bucket table size (a power of two); the table doubles when series outnumber buckets. */
+const MIN_BUCKETS = 1024;
+
 export class SeriesMap<S extends HashedSeries<S>> {
-  private readonly byHash: Map<number, S>;
+  private buckets: (S | null)[];
+  private mask: number;
   /** slots[ref - base] is the series with that ref, or undefined. */
   private slots: (S | undefined)[];
   private base: number;
@@ -70,7 +78,8 @@ export class SeriesMap<S extends HashedSeries<S>> {
   private strings: Map<string, string>;
 
   constructor() {
-    this.byHash = new Map();
+    this.buckets = new Array<S | null>(MIN_BUCKETS).fill(null);
+    this.mask = MIN_BUCKETS - 1;
     this.slots = [];
     this.base = 1;
     this.count = 0;
@@ -91,9 +100,9 @@ export class SeriesMap<S extends HashedSeries<S>> {
 
   /** Looks a label set up; `hash` must be `labelsHash(lset)`. */
   getByLabels(hash: number, lset: Labels): S | undefined {
-    let s: S | null | undefined = this.byHash.get(hash);
-    while (s !== undefined && s !== null) {
-      if (s.lset.equals(lset)) return s;
+    let s = this.buckets[hash & this.mask] as S | null;
+    while (s !== null) {
+      if (s.hash === hash && s.lset.equals(lset)) return s;
       s = s.hashNext;
     }
     return undefined;
@@ -102,9 +111,9 @@ export class SeriesMap<S extends HashedSeries<S>> {
   /** Adds a series not yet present (callers check with `getByLabels` first). */
   add(s: S): void {
     if (!(s.ref >= 1 && s.ref < 2 ** 30)) throw new RangeError(`series ref ${s.ref} outside 1..2^30`);
-    const head = this.byHash.get(s.hash);
-    s.hashNext = head === undefined ? null : head;
-    this.byHash.set(s.hash, s);
+    const b = s.hash & this.mask;
+    s.hashNext = this.buckets[b] as S | null;
+    this.buckets[b] = s;
     if (this.count === 0) {
       // Empty table: start it at this ref, so a table emptied by gc does not pad up to it.
       this.slots = [];
@@ -119,6 +128,26 @@ export class SeriesMap<S extends HashedSeries<S>> {
     while (this.slots.length <= i) this.slots.push(undefined);
     if (this.slots[i] === undefined) this.count++;
     this.slots[i] = s;
+    if (this.count > this.buckets.length) this.resize(this.buckets.length * 2);
+  }
+
+  /** Rebuilds the bucket table with `n` buckets (a power of two). */
+  private resize(n: number): void {
+    const old = this.buckets;
+    const nb = new Array<S | null>(n).fill(null);
+    const mask = n - 1;
+    for (let i = 0; i < old.length; i++) {
+      let s = old[i] as S | null;
+      while (s !== null) {
+        const next = s.hashNext;
+        const b = s.hash & mask;
+        s.hashNext = nb[b] as S | null;
+        nb[b] = s;
+        s = next;
+      }
+    }
+    this.buckets = nb;
+    this.mask = mask;
   }
 
   /** Removes a series from both indexes. */
@@ -128,11 +157,11 @@ export class SeriesMap<S extends HashedSeries<S>> {
       this.slots[i] = undefined;
       this.count--;
     }
-    let cur = this.byHash.get(s.hash);
-    if (cur === undefined) return;
+    const b = s.hash & this.mask;
+    let cur = this.buckets[b] as S | null;
+    if (cur === null) return;
     if (cur === s) {
-      if (s.hashNext === null) this.byHash.delete(s.hash);
-      else this.byHash.set(s.hash, s.hashNext);
+      this.buckets[b] = s.hashNext;
       s.hashNext = null;
       return;
     }
@@ -155,8 +184,11 @@ export class SeriesMap<S extends HashedSeries<S>> {
     }
   }
 
-  /** Drops leading and trailing holes of the ref table (after garbage collection). */
+  /** Drops leading and trailing holes of the ref table and shrinks the bucket table to fit (after garbage collection). */
   trim(): void {
+    let n = this.buckets.length;
+    while (n > MIN_BUCKETS && this.count <= n / 4) n /= 2;
+    if (n !== this.buckets.length) this.resize(n);
     const slots = this.slots;
     let lo = 0;
     while (lo < slots.length && slots[lo] === undefined) lo++;

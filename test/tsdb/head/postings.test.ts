@@ -70,6 +70,25 @@ describe('SeriesMap', () => {
     expect(m.size).toBe(0);
   });
 
+  test('lookups stay right as the bucket table grows past and shrinks back to many series, with shared buckets and equal hashes', () => {
+    const m = new SeriesMap<S>();
+    // Hashes chosen so series share buckets at every table size (multiples of 2^16) and some share a hash.
+    const all = Array.from({ length: 12_000 }, (_, i) => new S(i + 1, Labels.fromObject({ i: String(i) }), (i % 5000) * 65536));
+    for (const s of all) m.add(s);
+    expect(m.size).toBe(all.length);
+    for (const s of all) expect(m.getByLabels(s.hash, s.lset)).toBe(s);
+    expect(m.getByLabels(all[3]!.hash + 1, all[3]!.lset)).toBeUndefined();
+    // Remove all but every tenth, shrink, look up again.
+    for (const s of all) if (s.ref % 10 !== 0) m.remove(s);
+    m.trim();
+    expect(m.size).toBe(1200);
+    for (const s of all) expect(m.getByLabels(s.hash, s.lset)).toBe(s.ref % 10 === 0 ? s : undefined);
+    // And grow again after the shrink.
+    const more = Array.from({ length: 3000 }, (_, i) => new S(20_000 + i, Labels.fromObject({ j: String(i) }), i * 65536));
+    for (const s of more) m.add(s);
+    for (const s of [...more, ...all.filter((s) => s.ref % 10 === 0)]) expect(m.getByLabels(s.hash, s.lset)).toBe(s);
+  });
+
   test('the hash separates pairs that concatenate to the same string', () => {
     expect(labelsHash(Labels.fromPairs('ab', 'c'))).not.toBe(labelsHash(Labels.fromPairs('a', 'bc')));
     expect(Number.isInteger(labelsHash(Labels.fromPairs('a', 'b')))).toBe(true);
