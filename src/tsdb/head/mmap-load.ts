@@ -181,7 +181,11 @@ export function replayRejected(head: Head, s: MemSeries, t: number, hi: number, 
   const m = s.cutMeta;
   if (m.length > 0 && t < (m[0] as number) && !p.skipped.has(s.ref) && s.headN === 0 && (m[m.length - META_STRIDE + 1] as number) === mmMaxt) {
     let n = 0;
-    for (let k = 3; k < m.length; k += META_STRIDE) n += metaSamples(m[k] as number);
+    for (let k = 0; k < m.length; k += META_STRIDE) {
+      n += metaSamples(m[k + 3] as number);
+      // copies in a read-only head's arena (no-op for chunks_head locations)
+      arena.release(m[k + 2] as number, metaLen(m[k + 3] as number));
+    }
     head.numSamples -= n;
     s.cutMeta = [];
     p.attached.delete(s.ref);

@@ -96,6 +96,25 @@ describe('read-only open with samples only in chunks_head', () => {
     expect(hashTree(dir)).toEqual(before);
   }, 60_000);
 
+  test('the first chunks_head file missing: series whose chunks miss earlier samples are rebuilt from the WAL, nothing changed', async () => {
+    const dir = await cleanups.tmp('mm-ro-hc-first-');
+    const db = await openDB(dir, { logger: quietLogger, retentionMs: 0, headChunkFileSize: 8 * 1024 });
+    const written = await ingest(db, Array.from({ length: SERIES }, (_, i) => lset(i)), 900, (k) => T0 + k * 1000, val);
+    await db.close();
+    const files = [...hashTree(dir).keys()].filter((k) => /^chunks_head\/\d+$/.test(k)).sort();
+    expect(files.length).toBeGreaterThan(2);
+    rmSync(join(dir, files[0] as string));
+    const before = hashTree(dir);
+    const ro = await openReadOnly(dir, { logger: quietLogger });
+    try {
+      expect(ro.stats().headChunks?.seriesDetached).toBeGreaterThan(0);
+      expect(dbSamples(ro).sort()).toEqual([...written].sort());
+    } finally {
+      await ro.close();
+    }
+    expect(hashTree(dir)).toEqual(before);
+  }, 60_000);
+
   test('no chunks_head directory: the read-only open creates none', async () => {
     const dir = await cleanups.tmp('mm-ro-hc-none-');
     const db = await openDB(dir, { logger: quietLogger, retentionMs: 0 });
