@@ -91,7 +91,13 @@ function putBatch(b: TxBatch): void {
 
 /** Scratch record batch and buffers for encoding; `wal.log` copies synchronously, so one set serves every commit. */
 const seriesScratch = new SeriesBatch(64);
-const seriesBuf = new Encbuf(4096);
+/**
+ * Series records are big only when many series appear at once (a new target: ~1 MiB
+ * for 5,000 series), then small or absent: a buffer grown beyond this is dropped after
+ * use instead of staying resident for good.
+ */
+const SERIES_BUF_KEEP = 64 * 1024;
+let seriesBuf = new Encbuf(4096);
 const samplesBuf = new Encbuf(16384);
 
 export class HeadAppender implements Appender {
@@ -211,7 +217,9 @@ export class HeadAppender implements Appender {
             seriesBuf.reset();
             encodeSeries(seriesScratch, seriesBuf);
             seriesScratch.reset();
-            await wal.log(seriesBuf.get(), samplesBuf.get());
+            const p = wal.log(seriesBuf.get(), samplesBuf.get());
+            if (seriesBuf.buf.length > SERIES_BUF_KEEP) seriesBuf = new Encbuf(4096);
+            await p;
           } else {
             await wal.log(samplesBuf.get());
           }
