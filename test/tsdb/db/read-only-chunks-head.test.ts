@@ -74,7 +74,10 @@ describe('read-only open with samples only in chunks_head', () => {
 
   test('a torn chunks_head file is skipped in memory only: every sample still comes from the WAL and the file is not repaired', async () => {
     const dir = await cleanups.tmp('mm-ro-hc-torn-');
-    const db = await openDB(dir, { logger: quietLogger, retentionMs: 0, headChunkFileSize: 16 * 1024 });
+    // 4 KiB files: 12 series × 4 finished chunks (~7 KB) always fill more than one. With 16 KiB
+    // it took a 2 h boundary inside the 10 minutes (extra cuts) to make a second file, so the
+    // test depended on the time of day it ran.
+    const db = await openDB(dir, { logger: quietLogger, retentionMs: 0, headChunkFileSize: 4 * 1024 });
     const written = await ingest(db, Array.from({ length: SERIES }, (_, i) => lset(i)), 600, (k) => T0 + k * 1000, val);
     await db.close();
     // Tear the newest head chunk file in the middle of a record (the WAL still has everything).
