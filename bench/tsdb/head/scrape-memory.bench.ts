@@ -9,6 +9,7 @@
  *   FIGURE scrape_head_heap_bytes_per_series   V8 heap used per series
  *   FIGURE scrape_head_buffer_bytes_per_series ArrayBuffer bytes per series (arena pages, open-chunk slabs)
  *   FIGURE scrape_head_rss_bytes_per_series    RSS growth per series (includes allocator overhead)
+ *   FIGURE scrape_head_cpu_ns_per_sample       CPU (all threads, GC included) per sample of the scrape loop
  *
  * Finished chunks go to chunks_head/ in a temp dir, as in the service (one chunk per
  * series is cut at ~120 scrapes); MM_BENCH_HEAD_IN_MEMORY=1 keeps them in the arena.
@@ -45,6 +46,7 @@ const m0 = process.memoryUsage();
 const head = new Head({ chunkDisk: disk });
 const exps = Array.from({ length: TARGETS }, (_, t) => new ExpositionAppender(Labels.fromObject({ job: 'mattermost', instance: `127.0.0.1:${40000 + t}` }), OPTS, newParser));
 const res = new AppendResult();
+const cpu0 = process.cpuUsage();
 for (let i = 0; i < SCRAPES; i++) {
   for (let t = 0; t < TARGETS; t++) {
     const app = head.appender();
@@ -53,6 +55,7 @@ for (let i = 0; i < SCRAPES; i++) {
     await app.commit();
   }
 }
+const cpu = process.cpuUsage(cpu0);
 gc();
 gc();
 const m1 = process.memoryUsage();
@@ -60,6 +63,7 @@ const n = head.series.size;
 console.log(`FIGURE scrape_head_heap_bytes_per_series: ${Math.round((m1.heapUsed - m0.heapUsed) / n)} bytes`);
 console.log(`FIGURE scrape_head_buffer_bytes_per_series: ${Math.round((m1.arrayBuffers - m0.arrayBuffers) / n)} bytes`);
 console.log(`FIGURE scrape_head_rss_bytes_per_series: ${Math.round((m1.rss - m0.rss) / n)} bytes`);
+console.log(`FIGURE scrape_head_cpu_ns_per_sample: ${Math.round(((cpu.user + cpu.system) * 1000) / (n * SCRAPES))} ns`);
 if (process.env.MM_BENCH_SNAPSHOT) console.log(`heap snapshot: ${writeHeapSnapshot(process.env.MM_BENCH_SNAPSHOT)}`);
 console.log(`finished chunks: ${disk === null ? 'in memory' : `${disk.chunksWritten} in chunks_head (${disk.size()} B)`}`);
 disk?.close();

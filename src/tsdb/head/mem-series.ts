@@ -22,7 +22,7 @@
  *
  * Why one object: the open chunk used to be an XORChunk + XORAppender + BitWriter + a
  * Uint8Array view (~290 bytes of heap per series and four pointer chases per sample)
- * and its timestamps were three boxed doubles. Now the encoder state lives here, times
+ * and its timestamps were four boxed doubles. Now the encoder state lives here, times
  * other than `headMint` are small-integer offsets from it, and the bytes are a slab
  * block. The encoding is Prometheus's XOR chunk bit for bit (fast-check against
  * `XORAppender` in test/tsdb/head/open-chunk.test.ts).
@@ -31,9 +31,9 @@
  * truncating builds a new array, and arena bytes never change. A query that captured
  * them keeps a consistent view whatever the head does next (our stand-in for
  * Prometheus's isolation, see read.ts). The open chunk's block is appended to in
- * place: readers, block writers and cuts copy its bytes, so at a cut it is zeroed and
- * reused for the next chunk (or swapped for a block of the size the finished chunk
- * needed), and at truncation it goes back to the pool.
+ * place: readers, block writers and cuts copy its bytes, so at a cut and at truncation
+ * it goes back to the pool (zeroed), and the next chunk takes a block sized for the
+ * finished one.
  *
  * Chunk cutting follows Prometheus 2.42 `appendPreprocessor` exactly, through
  * `chunkenc/cut.ts`: a chunk ends at the chunk-range boundary (`rangeForTimestamp`),
