@@ -317,3 +317,24 @@ describe('waiting for appenders before a cut', () => {
     await newer.rollback();
   });
 });
+
+describe('pooled transaction batches', () => {
+  test('a reused batch holds only its own samples: a smaller transaction after a big one commits and releases exactly its series', async () => {
+    const head = new Head();
+    const ls = Array.from({ length: 100 }, (_, i) => Labels.fromObject({ __name__: 'pool', i: String(i) }));
+    let app = head.appender();
+    for (const l of ls) app.append(0, l, 1000, 1);
+    await app.commit();
+    // Same pooled batch, fewer samples: rollback must only release these 5.
+    app = head.appender();
+    for (const l of ls.slice(0, 5)) app.append(0, l, 2000, 2);
+    await app.rollback();
+    app = head.appender();
+    for (const l of ls.slice(0, 3)) app.append(0, l, 3000, 3);
+    await app.commit();
+    for (const s of head.series.values()) expect(s.pendingCommit).toBe(0);
+    expect(head.metrics.samplesAppended).toBe(103);
+    expect(samples(head, ls[0]!)).toEqual([[1000, 1], [3000, 3]]);
+    expect(samples(head, ls[4]!)).toEqual([[1000, 1]]);
+  });
+});
