@@ -29,6 +29,13 @@ export abstract class FilteredIterator implements SampleIterator {
   protected cur: SampleIterator | null;
   /** Newest sample time of the chunk being read, when known (else Infinity): seek skips it without decoding. */
   protected curMaxt: number;
+  /** Oldest sample time of the chunk being read, when known (else -Infinity). */
+  protected curMint: number;
+  /**
+   * The current chunk lies inside [mint, maxt] and nothing is deleted: its samples need no
+   * checks (the common case of a query: only the chunks at its edges are filtered).
+   */
+  private inside: boolean;
   protected mint: number;
   protected maxt: number;
   protected dels: readonly Interval[];
@@ -44,6 +51,8 @@ export abstract class FilteredIterator implements SampleIterator {
   constructor(mint: number, maxt: number, dels: readonly Interval[] = NO_INTERVALS) {
     this.cur = null;
     this.curMaxt = Infinity;
+    this.curMint = -Infinity;
+    this.inside = false;
     this.mint = mint;
     this.maxt = maxt;
     this.dels = dels;
@@ -57,6 +66,8 @@ export abstract class FilteredIterator implements SampleIterator {
   protected resetFilter(mint: number, maxt: number, dels: readonly Interval[] = NO_INTERVALS): void {
     this.cur = null;
     this.curMaxt = Infinity;
+    this.curMint = -Infinity;
+    this.inside = false;
     this.mint = mint;
     this.maxt = maxt;
     this.dels = dels;
@@ -67,8 +78,8 @@ export abstract class FilteredIterator implements SampleIterator {
   }
 
   /**
-   * Sets `cur` (and `curMaxt` when known) to the next chunk that may hold a sample at or
-   * after `from`; false when none is left (or on error: set `e` first).
+   * Sets `cur` (and `curMint`/`curMaxt` when known) to the next chunk that may hold a
+   * sample at or after `from`; false when none is left (or on error: set `e` first).
    */
   protected abstract openNext(from: number): boolean;
 
@@ -82,6 +93,15 @@ export abstract class FilteredIterator implements SampleIterator {
     return this.stop();
   }
 
+  /** Opens the next chunk and notes whether its samples need filtering. */
+  private open(from: number): boolean {
+    this.curMint = -Infinity;
+    this.curMaxt = Infinity;
+    const ok = this.openNext(from);
+    this.inside = ok && this.dels.length === 0 && this.curMint >= this.mint && this.curMaxt <= this.maxt;
+    return ok;
+  }
+
   private stop(): ValueType {
     this.done = true;
     this.cur = null;
@@ -90,10 +110,10 @@ export abstract class FilteredIterator implements SampleIterator {
   }
 
   next(): ValueType {
-    // Fast path: nothing to filter, the current chunk still has samples (`cur` is null
+    // Fast path: nothing to filter in this chunk, and it still has samples (`cur` is null
     // once done or failed).
     const c = this.cur;
-    if (c !== null && !this.filtering) {
+    if (c !== null && (!this.filtering || this.inside)) {
       const vt = c.next();
       if (vt !== ValueType.None) return vt;
     }
@@ -101,7 +121,7 @@ export abstract class FilteredIterator implements SampleIterator {
     for (;;) {
       const it = this.cur;
       if (it === null) {
-        if (!this.openNext(this.mint)) return this.stop();
+        if (!this.open(this.mint)) return this.stop();
         continue;
       }
       const vt = it.next();
@@ -128,7 +148,7 @@ export abstract class FilteredIterator implements SampleIterator {
     for (;;) {
       const it = this.cur;
       if (it === null) {
-        if (!this.openNext(from)) return this.stop();
+        if (!this.open(from)) return this.stop();
         continue;
       }
       if (this.curMaxt < from) {

@@ -246,6 +246,7 @@ export class BlockSeriesIterator extends FilteredIterator {
         this.cur = null;
         return false;
       }
+      this.curMint = m.minTime;
       this.curMaxt = m.maxTime;
       return true;
     }

@@ -335,6 +335,7 @@ export class HeadSeriesIterator extends FilteredIterator {
       if ((this.maxts[this.ci] as number) < from) continue;
       this.inner.reset(this.views[this.ci] as Uint8Array);
       this.cur = this.inner;
+      this.curMint = this.mints[this.ci] as number;
       this.curMaxt = this.maxts[this.ci] as number;
       return true;
     }
