@@ -101,7 +101,7 @@ export interface DBOptions {
   maxFutureMs: number;
   /** Take `<dir>/lock` (default true). */
   lockfile: boolean;
-  /** chunks_head write buffer (Prometheus default 4 MiB) and file size limit (128 MiB); small values for tests. */
+  /** chunks_head write buffer (1 MiB; Prometheus uses 4 MiB, which stays resident once filled) and file size limit (128 MiB); small values for tests. */
   headChunkWriteBufferSize: number;
   headChunkFileSize: number;
   logger: DBLogger;
