@@ -25,41 +25,32 @@ export interface RawBitsIterator extends SampleIterator {
 const NO_INTERVALS: readonly Interval[] = Object.freeze([]) as readonly Interval[];
 
 export abstract class FilteredIterator implements SampleIterator {
+  // Every field has an initializer, so all instances get one shape before resetFilter runs.
   /** Iterator of the chunk being read; null between chunks. */
-  protected cur: SampleIterator | null;
+  protected cur: SampleIterator | null = null;
   /** Newest sample time of the chunk being read, when known (else Infinity): seek skips it without decoding. */
-  protected curMaxt: number;
+  protected curMaxt = Infinity;
   /** Oldest sample time of the chunk being read, when known (else -Infinity). */
-  protected curMint: number;
+  protected curMint = -Infinity;
   /**
    * The current chunk lies inside [mint, maxt] and nothing is deleted: its samples need no
    * checks (the common case of a query: only the chunks at its edges are filtered).
    */
-  private inside: boolean;
-  protected mint: number;
-  protected maxt: number;
-  protected dels: readonly Interval[];
+  private inside = false;
+  protected mint = -Infinity;
+  protected maxt = Infinity;
+  protected dels: readonly Interval[] = NO_INTERVALS;
   /** First error (chunk open or decode); iteration stops there. */
-  protected e: Error | null;
+  protected e: Error | null = null;
   /** No sample can come any more (past maxt, or out of chunks). */
-  protected done: boolean;
+  protected done = false;
   /** The last next()/seek() returned a sample. */
-  private positioned: boolean;
+  private positioned = false;
   /** Samples need checking against [mint, maxt] or tombstones. */
-  private filtering: boolean;
+  private filtering = false;
 
   constructor(mint: number, maxt: number, dels: readonly Interval[] = NO_INTERVALS) {
-    this.cur = null;
-    this.curMaxt = Infinity;
-    this.curMint = -Infinity;
-    this.inside = false;
-    this.mint = mint;
-    this.maxt = maxt;
-    this.dels = dels;
-    this.e = null;
-    this.done = false;
-    this.positioned = false;
-    this.filtering = mint !== -Infinity || maxt !== Infinity || dels.length > 0;
+    this.resetFilter(mint, maxt, dels);
   }
 
   /** Starts over with new bounds (subclasses reset their chunk sequence too). */

@@ -21,6 +21,26 @@
  */
 import type { BufferPool } from './buffer-pool.js';
 
+/**
+ * ORs the low `n` bits (1 ≤ n ≤ 32) of `v`, most significant first, into `buf` at bit `p`
+ * counted from byte `base`. The bits there must be zero (writers only ever append). Shared by
+ * BitWriter and the head's in-series XOR encoder (head/mem-series.ts).
+ */
+export function putBits(buf: Uint8Array, base: number, p: number, v: number, n: number): void {
+  let i = base + (p >>> 3);
+  let free = 8 - (p & 7);
+  let rem = n;
+  if (n < 32) v &= (1 << n) - 1;
+  // Uint8Array stores keep the low 8 bits, which drops bits already written above.
+  while (rem > free) {
+    rem -= free;
+    buf[i] = (buf[i] as number) | (v >>> rem);
+    i++;
+    free = 8;
+  }
+  buf[i] = (buf[i] as number) | (v << (free - rem));
+}
+
 /** Bit writer. `buf` beyond `byteLen()` is always zero, so writes can OR bits in. */
 export class BitWriter {
   buf: Uint8Array;
@@ -79,21 +99,8 @@ export class BitWriter {
    */
   writeRaw(v: number, n: number): void {
     this.ensure(n);
-    const buf = this.buf;
-    const p = this.pos;
-    let i = p >>> 3;
-    let free = 8 - (p & 7);
-    let rem = n;
-    if (n < 32) v &= (1 << n) - 1;
-    // Uint8Array stores keep the low 8 bits, which drops bits already written above.
-    while (rem > free) {
-      rem -= free;
-      buf[i] = (buf[i] as number) | (v >>> rem);
-      i++;
-      free = 8;
-    }
-    buf[i] = (buf[i] as number) | (v << (free - rem));
-    this.pos = p + n;
+    putBits(this.buf, 0, this.pos, v, n);
+    this.pos += n;
     this.extra = false;
   }
 

@@ -41,6 +41,7 @@
  * and always at 240 samples.
  */
 import { STALE_NAN_HI, STALE_NAN_LO, type Labels } from '../../storage/index.js';
+import { putBits } from '../chunkenc/bstream.js';
 import { SlabPool } from '../chunkenc/buffer-pool.js';
 import { ctz32, int64Hi, int64Lo } from '../chunkenc/u64.js';
 import { computeChunkEndTime, rangeForTimestamp, SAMPLES_PER_CHUNK } from '../chunkenc/cut.js';
@@ -120,25 +121,6 @@ function put32(buf: Uint8Array, i: number, v: number): void {
   buf[i + 1] = v >>> 16;
   buf[i + 2] = v >>> 8;
   buf[i + 3] = v;
-}
-
-/**
- * ORs the low `n` bits (1 ≤ n ≤ 32) of `v`, most significant first, into `buf` at bit
- * `p` counted from byte `base` (BitWriter.writeRaw on a block; the bytes are zero there).
- */
-function putBits(buf: Uint8Array, base: number, p: number, v: number, n: number): void {
-  let i = base + (p >>> 3);
-  let free = 8 - (p & 7);
-  let rem = n;
-  if (n < 32) v &= (1 << n) - 1;
-  // Uint8Array stores keep the low 8 bits, which drops bits already written above.
-  while (rem > free) {
-    rem -= free;
-    buf[i] = (buf[i] as number) | (v >>> rem);
-    i++;
-    free = 8;
-  }
-  buf[i] = (buf[i] as number) | (v << (free - rem));
 }
 
 /** Read-only view of the open chunk for read.ts / block.ts (`s.head.bytes()`). */
