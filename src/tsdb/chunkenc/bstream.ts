@@ -19,7 +19,6 @@
  * bitwise operators are 32-bit, STYLE.md §4). Reads never throw: running past the end
  * sets `eof`, reads return 0, and the caller checks `eof` once per sample.
  */
-import type { BufferPool } from './buffer-pool.js';
 
 /**
  * ORs the low `n` bits (1 ≤ n ≤ 32) of `v`, most significant first, into `buf` at bit `p`
@@ -48,23 +47,8 @@ export class BitWriter {
   pos: number;
   /** A trailing all-zero byte is part of the stream (Go `count == 8`). */
   extra: boolean;
-  /** Where `buf` comes from and goes back to on growth / `release`; null = plain allocations. */
-  private readonly pool: BufferPool | null;
-
-  constructor(initialCapacity = 128, pool: BufferPool | null = null) {
-    this.pool = pool;
-    this.buf = pool !== null ? pool.get(initialCapacity) : new Uint8Array(initialCapacity);
-    this.pos = 0;
-    this.extra = false;
-  }
-
-  /**
-   * Gives a pooled buffer back (the owner guarantees nobody reads it any more); the
-   * writer is empty afterwards and must not be written again.
-   */
-  release(): void {
-    if (this.pool !== null) this.pool.put(this.buf);
-    this.buf = EMPTY;
+  constructor(initialCapacity = 128) {
+    this.buf = new Uint8Array(initialCapacity);
     this.pos = 0;
     this.extra = false;
   }
@@ -85,12 +69,9 @@ export class BitWriter {
     if (need <= this.buf.length) return;
     let cap = Math.max(this.buf.length * 2, 16);
     while (cap < need) cap *= 2;
-    const old = this.buf;
-    const nb = this.pool !== null ? this.pool.get(cap) : new Uint8Array(cap);
-    nb.set(old.subarray(0, this.byteLen()));
+    const nb = new Uint8Array(cap);
+    nb.set(this.buf.subarray(0, this.byteLen()));
     this.buf = nb;
-    // Growth happens inside append, never while a reader holds the old bytes (they copy).
-    if (this.pool !== null) this.pool.put(old);
   }
 
   /**

@@ -15,7 +15,6 @@
 import { ValueType, STALE_NAN_HI, STALE_NAN_LO, NORMAL_NAN_HI, NORMAL_NAN_LO } from '../../storage/index.js';
 import type { SampleIterator } from '../../storage/index.js';
 import { BitWriter } from './bstream.js';
-import type { BufferPool } from './buffer-pool.js';
 import { Encoding } from './chunk.js';
 import type { Chunk, ChunkAppender } from './chunk.js';
 import { ctz32, int64Hi, int64Lo, uvarint64, zigzag64 } from './u64.js';
@@ -41,23 +40,9 @@ export class XORChunk implements Chunk {
   /** Wrapped bytes (read-only view) when `w` is null. */
   private data: Uint8Array;
 
-  /**
-   * `pool`: where the growing byte buffer comes from (the head's open chunks); the
-   * owner then calls `release()` once no one reads the chunk's bytes any more.
-   */
-  constructor(pool: BufferPool | null = null) {
-    this.w = new BitWriter(128, pool);
+  constructor() {
+    this.w = new BitWriter(128);
     this.w.pos = 16; // the 2-byte sample count, as Go's make([]byte, 2, 128)
-    this.data = EMPTY;
-  }
-
-  /**
-   * Returns a pooled buffer (see the constructor); the chunk reads as empty afterwards
-   * and must not be appended to. Views from `bytes()` taken before are invalid.
-   */
-  release(): void {
-    if (this.w !== null) this.w.release();
-    this.w = null;
     this.data = EMPTY;
   }
 
