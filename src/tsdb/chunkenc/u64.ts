@@ -53,22 +53,39 @@ export function int64Lo(x: number): number {
   return (x - Math.floor(x / TWO32) * TWO32) >>> 0;
 }
 
-/**
- * Emits the bytes of Go's `binary.PutUvarint` for the uint64 (hi, lo) to `emit`.
- * Returns the number of bytes (1–10).
- */
-export function uvarint64(hi: number, lo: number, emit: (b: number) => void): number {
+/** Writes Go's `binary.PutUvarint` bytes of the uint64 (hi, lo) at byte `i` of `buf`; returns the index after them. */
+export function putUvarint64(buf: Uint8Array, i: number, hi: number, lo: number): number {
   let h = hi >>> 0;
   let l = lo >>> 0;
-  let n = 0;
   while (h !== 0 || l >= 0x80) {
-    emit((l & 0x7f) | 0x80);
+    buf[i++] = (l & 0x7f) | 0x80;
+    l = ((l >>> 7) | (h << 25)) >>> 0;
+    h >>>= 7;
+  }
+  buf[i++] = l;
+  return i;
+}
+
+/** Number of bytes (1–10) `putUvarint64` writes for the uint64 (hi, lo). */
+export function uvarint64Len(hi: number, lo: number): number {
+  let h = hi >>> 0;
+  let l = lo >>> 0;
+  let n = 1;
+  while (h !== 0 || l >= 0x80) {
     l = ((l >>> 7) | (h << 25)) >>> 0;
     h >>>= 7;
     n++;
   }
-  emit(l);
-  return n + 1;
+  return n;
+}
+
+const varintScratch = new Uint8Array(10);
+
+/** Emits the bytes of Go's `binary.PutUvarint` for the uint64 (hi, lo) to `emit`; returns their number (1–10). */
+export function uvarint64(hi: number, lo: number, emit: (b: number) => void): number {
+  const n = putUvarint64(varintScratch, 0, hi, lo);
+  for (let i = 0; i < n; i++) emit(varintScratch[i] as number);
+  return n;
 }
 
 /** Zigzag (Go `PutVarint`) of int64 (hi, lo): returns [zh, zl] through `out`. */

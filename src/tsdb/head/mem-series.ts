@@ -43,7 +43,7 @@
 import { STALE_NAN_HI, STALE_NAN_LO, type Labels } from '../../storage/index.js';
 import { putBits } from '../chunkenc/bstream.js';
 import { SlabPool } from '../chunkenc/buffer-pool.js';
-import { ctz32, int64Hi, int64Lo } from '../chunkenc/u64.js';
+import { ctz32, int64Hi, int64Lo, putUvarint64, uvarint64Len, zigzag64 } from '../chunkenc/u64.js';
 import { computeChunkEndTime, rangeForTimestamp, SAMPLES_PER_CHUNK } from '../chunkenc/cut.js';
 import type { ChunkArena } from './chunk-arena.js';
 import type { HashedSeries } from './series-map.js';
@@ -88,32 +88,6 @@ const EXTRA = 0x10000;
 const NO_WINDOW = 0xff << 8;
 const EMPTY_BLOCK = new Uint8Array(0);
 const zz = new Uint32Array(2);
-
-/** Bytes of Go's `binary.PutUvarint` for the uint64 (hi, lo). */
-function uvarintLen(hi: number, lo: number): number {
-  let h = hi >>> 0;
-  let l = lo >>> 0;
-  let n = 1;
-  while (h !== 0 || l >= 0x80) {
-    l = ((l >>> 7) | (h << 25)) >>> 0;
-    h >>>= 7;
-    n++;
-  }
-  return n;
-}
-
-/** Writes the uvarint (hi, lo) at byte `i` of `buf`; returns the index after it. */
-function putUvarint(buf: Uint8Array, i: number, hi: number, lo: number): number {
-  let h = hi >>> 0;
-  let l = lo >>> 0;
-  while (h !== 0 || l >= 0x80) {
-    buf[i++] = (l & 0x7f) | 0x80;
-    l = ((l >>> 7) | (h << 25)) >>> 0;
-    h >>>= 7;
-  }
-  buf[i++] = l;
-  return i;
-}
 
 /** Writes the 32 bits of `v` big-endian at byte `i`. */
 function put32(buf: Uint8Array, i: number, v: number): void {
@@ -332,14 +306,14 @@ export class MemSeries implements HashedSeries<MemSeries>, OpenChunk {
     let tDelta = 0;
     let extra: boolean;
     if (num === 0) {
-      zigzag(t);
+      zigzag64(int64Hi(t), int64Lo(t), zz);
       const zh = zz[0] as number;
       const zl = zz[1] as number;
-      const k = uvarintLen(zh, zl);
+      const k = uvarint64Len(zh, zl);
       this.ensure(p + k * 8 + 64, pool);
       const buf = this.cbuf;
       // The position is byte aligned (just after the 2-byte header).
-      const i = putUvarint(buf, this.coff + (p >>> 3), zh, zl);
+      const i = putUvarint64(buf, this.coff + (p >>> 3), zh, zl);
       put32(buf, i, hi);
       put32(buf, i + 4, lo);
       p += k * 8 + 64;
@@ -350,7 +324,7 @@ export class MemSeries implements HashedSeries<MemSeries>, OpenChunk {
       // Time part: its bits `tb`, written below once the block is known to fit.
       let tb: number;
       let dod = 0;
-      if (num === 1) tb = uvarintLen(int64Hi(tDelta), int64Lo(tDelta)) * 8;
+      if (num === 1) tb = uvarint64Len(int64Hi(tDelta), int64Lo(tDelta)) * 8;
       else {
         dod = tDelta - this.tDelta;
         // Buckets are asymmetric: -(2^(n-1)-1) <= dod <= 2^(n-1) (Go bitRange).
@@ -394,7 +368,7 @@ export class MemSeries implements HashedSeries<MemSeries>, OpenChunk {
       const base = this.coff;
       if (num === 1) {
         // Byte aligned after the first sample.
-        putUvarint(buf, base + (p >>> 3), int64Hi(tDelta), int64Lo(tDelta));
+        putUvarint64(buf, base + (p >>> 3), int64Hi(tDelta), int64Lo(tDelta));
       } else if (tb === 1) {
         // A zero bit: nothing to OR in.
       } else if (tb === 16) {
@@ -564,13 +538,4 @@ export class MemSeries implements HashedSeries<MemSeries>, OpenChunk {
     for (let k = 3; k < m.length; k += META_STRIDE) n += metaLen(m[k] as number);
     return n;
   }
-}
-
-/** Zigzag (Go `PutVarint`) of the safe integer `t` into `zz` as uint32 halves [hi, lo]. */
-function zigzag(t: number): void {
-  const hi = int64Hi(t) | 0;
-  const lo = int64Lo(t);
-  const sign = hi >> 31; // all ones for negatives
-  zz[0] = ((hi << 1) | (lo >>> 31)) ^ sign;
-  zz[1] = (lo << 1) ^ sign;
 }
