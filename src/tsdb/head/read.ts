@@ -149,12 +149,22 @@ class OpenCopies {
     this.maxts = new Float64Array(n);
   }
   capture(i: number, s: MemSeries, mint: number, maxt: number): void {
-    const h = s.head;
-    if (h === null || s.headN === 0 || s.headMaxt < mint || s.headMint > maxt) return;
-    this.bytes[i] = h.bytes().slice();
+    const b = openChunkCopy(s, mint, maxt);
+    if (b === null) return;
+    this.bytes[i] = b;
     this.mints[i] = s.headMint;
     this.maxts[i] = s.headMaxt;
   }
+}
+
+/**
+ * A copy of the series' open chunk when it has samples in [mint, maxt], else null. A
+ * copy: appends rewrite the open chunk's sample count in place, and the XOR iterator
+ * reads that count only when it starts decoding, which may be after more appends.
+ */
+function openChunkCopy(s: MemSeries, mint: number, maxt: number): Uint8Array | null {
+  if (s.head === null || s.headN === 0 || s.headMaxt < mint || s.headMint > maxt) return null;
+  return s.openChunkBytes();
 }
 
 class HeadSeriesSet implements SeriesSet {
@@ -303,21 +313,16 @@ export class HeadSeriesIterator extends FilteredIterator {
       this.maxts[n] = cmaxt;
       n++;
     }
-    const h = s.head;
-    if (open !== undefined) {
-      if (open !== null) {
-        this.views[n] = open; // private copy; iterators only read it
-        this.mints[n] = openMint;
-        this.maxts[n] = openMaxt;
-        n++;
-      }
-    } else if (h !== null && s.headN > 0 && s.headMaxt >= mint && s.headMint <= maxt) {
-      // A copy: appends rewrite the open chunk's sample count in place, and the XOR
-      // iterator reads that count only when it starts decoding, which may be after more
-      // appends. One small copy (≤ a few hundred bytes) per series iterator.
-      this.views[n] = h.bytes().slice();
-      this.mints[n] = s.headMint;
-      this.maxts[n] = s.headMaxt;
+    if (open === undefined) {
+      // Not captured at select (in-memory heads): the open chunk as of now.
+      open = openChunkCopy(s, mint, maxt);
+      openMint = s.headMint;
+      openMaxt = s.headMaxt;
+    }
+    if (open !== null) {
+      this.views[n] = open; // private copy; iterators only read it
+      this.mints[n] = openMint;
+      this.maxts[n] = openMaxt;
       n++;
     }
     // Drop views of an earlier, longer capture so their pages can be collected.
