@@ -274,7 +274,7 @@ export class ChunkDiskMapper {
     if (nums.length > 0) {
       const last = nums[nums.length - 1] as number;
       if (statSync(this.path(last)).size === 0) {
-        if (!this.opts.readOnly) unlinkSync(this.path(last));
+        if (!this.opts.readOnly) this.unlinkFile(last);
         nums.pop();
       }
     }
@@ -329,12 +329,7 @@ export class ChunkDiskMapper {
       const f = this.files.get(n);
       if (f !== undefined) closeSync(f.fd);
       this.files.delete(n);
-      if (this.opts.readOnly) continue;
-      try {
-        unlinkSync(this.path(n));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      }
+      if (!this.opts.readOnly) this.unlinkFile(n);
     }
   }
 
@@ -550,11 +545,7 @@ export class ChunkDiskMapper {
       this.retired.delete(n);
       this.retiredGen.delete(n);
       excess--;
-      try {
-        unlinkSync(this.path(n));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      }
+      this.unlinkFile(n);
     }
   }
 
@@ -677,9 +668,9 @@ export class ChunkDiskMapper {
     // Retired files were only waiting for readers; nothing can read them after close.
     for (const n of this.retired.keys()) {
       try {
-        unlinkSync(this.path(n));
+        this.unlinkFile(n);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') first ??= e;
+        first ??= e;
       }
     }
     this.files.clear();
@@ -690,6 +681,15 @@ export class ChunkDiskMapper {
 
   private path(n: number): string {
     return join(this.dir, headChunkFileName(n));
+  }
+
+  /** Deletes file `n`; one already gone is fine. */
+  private unlinkFile(n: number): void {
+    try {
+      unlinkSync(this.path(n));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
   }
 }
 
