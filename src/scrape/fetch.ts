@@ -16,6 +16,7 @@ import type { Readable } from 'node:stream';
 import { ScrapeError, ScrapeErrorCode } from './errors.js';
 import { formatSeconds } from './duration.js';
 import { GunzipError, ReusableGunzip } from './gunzip.js';
+import { ShrinkPolicy } from './shrink.js';
 
 /** Prometheus 2.42's `scrapeAcceptHeader` (without native histograms). */
 export const SCRAPE_ACCEPT_HEADER =
@@ -62,8 +63,8 @@ export class TargetFetcher {
   private readonly agent: http.Agent;
   private buf: Uint8Array;
   private len: number;
-  /** Consecutive scrapes whose body used under a quarter of `buf`. */
-  private smallRuns: number;
+  /** Halves `buf` after a run of small bodies. */
+  private readonly shrink: ShrinkPolicy;
   /** Capacity to shrink `buf` to at the start of the next fetch (0 = keep). */
   private pendingShrink: number;
   /** Inflates gzip bodies into an output buffer reused across scrapes. */
@@ -81,7 +82,7 @@ export class TargetFetcher {
       : new http.Agent({ keepAlive: true, maxSockets: 1 });
     this.buf = new Uint8Array(MIN_BUFFER);
     this.len = 0;
-    this.smallRuns = 0;
+    this.shrink = new ShrinkPolicy(MIN_BUFFER);
     this.pendingShrink = 0;
     this.gunzip = new ReusableGunzip();
     this.inflated = null;
@@ -253,17 +254,12 @@ export class TargetFetcher {
   }
 
   /**
-   * After 8 scrapes in a row that used under a quarter of the buffer, halve it, so a
-   * one-off huge body does not pin memory forever. The body view handed out by this
-   * fetch still points into the current buffer, so the shrink happens at the next fetch.
+   * Halves the buffer after a run of small bodies (ShrinkPolicy). The body view handed out
+   * by this fetch still points into the current buffer, so the shrink happens at the next fetch.
    */
   private maybeShrink(): void {
-    if (this.buf.length > MIN_BUFFER && this.len * 4 < this.buf.length) {
-      if (++this.smallRuns >= 8) {
-        this.pendingShrink = Math.max(MIN_BUFFER, this.buf.length >>> 1);
-        this.smallRuns = 0;
-      }
-    } else this.smallRuns = 0;
+    const cap = this.shrink.after(this.len, this.buf.length);
+    if (cap > 0) this.pendingShrink = cap;
   }
 }
 

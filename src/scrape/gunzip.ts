@@ -5,7 +5,8 @@
  * buffer the size of the body (~0.7 MB for a Mattermost node) on every call. At 10 targets
  * every second that is 7–8 MB/s of ArrayBuffers, which V8 only frees when it collects their
  * wrappers; a scrape allocates little on the JS heap, so collections are seconds apart and
- * 20–40 MB of dead bodies sat in the service's RSS (measured with bench/macro/side-by-side.ts).
+ * dead bodies piled up: reusing the engine and buffer took the service from 231 MB to
+ * 198–204 MB RSS and ~14 % less CPU (bench/macro/side-by-side.ts, docs/notes/session-3.md).
  *
  * Here one engine per target is reset and reused, and the output goes into a buffer that is
  * kept across scrapes (and shrunk after a run of small bodies). The engine is driven the way
@@ -16,6 +17,7 @@
  * `inflate` falls back to `gunzipSync`, which gives the same results with the old cost.
  */
 import zlib from 'node:zlib';
+import { ShrinkPolicy } from './shrink.js';
 
 /** What Node's zlib binding exposes on a Gunzip stream (lib/zlib.js, Node 14–22). */
 interface ZlibHandle {
@@ -39,13 +41,15 @@ export class GunzipError extends Error {
 }
 
 const MIN_OUT = 64 * 1024;
+/** `ReusableGunzip.supported()`, once known. */
+let supportedCache: boolean | null = null;
 const noop = (): void => {};
 
 export class ReusableGunzip {
   private engine: zlib.Gunzip | null;
   private out: Uint8Array;
-  /** Consecutive bodies that used under a quarter of `out`. */
-  private smallRuns: number;
+  /** Halves `out` after a run of small bodies. */
+  private readonly shrink: ShrinkPolicy;
   /** False when this Node lacks the engine internals used here: every call uses gunzipSync. */
   private readonly direct: boolean;
 
@@ -53,16 +57,18 @@ export class ReusableGunzip {
   constructor(forceFallback = false) {
     this.engine = null;
     this.out = new Uint8Array(0);
-    this.smallRuns = 0;
+    this.shrink = new ShrinkPolicy(MIN_OUT);
     this.direct = !forceFallback && ReusableGunzip.supported();
   }
 
-  /** Whether this Node's Gunzip streams expose what `inflate` drives directly. */
+  /** Whether this Node's Gunzip streams expose what `inflate` drives directly (probed once per process). */
   static supported(): boolean {
-    const e = zlib.createGunzip() as unknown as Partial<EngineInternals> & zlib.Gunzip;
-    const ok = typeof e._handle?.writeSync === 'function' && e._writeState instanceof Uint32Array;
-    e.close();
-    return ok;
+    if (supportedCache === null) {
+      const e = zlib.createGunzip() as unknown as Partial<EngineInternals> & zlib.Gunzip;
+      supportedCache = typeof e._handle?.writeSync === 'function' && e._writeState instanceof Uint32Array;
+      e.close();
+    }
+    return supportedCache;
   }
 
   /**
@@ -110,7 +116,9 @@ export class ReusableGunzip {
       if (availOut !== 0) break;
     }
     internals.reset();
-    this.maybeShrink(outOff);
+    const cap = this.shrink.after(outOff, out.length);
+    // The view being returned keeps the old buffer alive until the caller drops it.
+    if (cap > 0) this.out = new Uint8Array(cap);
     return out.subarray(0, outOff);
   }
 
@@ -140,17 +148,6 @@ export class ReusableGunzip {
     const e = this.engine;
     this.engine = null;
     if (e !== null && !e.destroyed) e.close();
-  }
-
-  /** After 8 bodies in a row under a quarter of the buffer, halve it (a one-off huge body does not pin memory). */
-  private maybeShrink(used: number): void {
-    if (this.out.length > MIN_OUT && used * 4 < this.out.length) {
-      if (++this.smallRuns >= 8) {
-        // The view being returned keeps the old buffer alive until the caller drops it.
-        this.out = new Uint8Array(Math.max(MIN_OUT, this.out.length >>> 1));
-        this.smallRuns = 0;
-      }
-    } else this.smallRuns = 0;
   }
 
   private fallback(input: Uint8Array, limit: number): Uint8Array {
