@@ -40,6 +40,14 @@ export function putBits(buf: Uint8Array, base: number, p: number, v: number, n: 
   buf[i] = (buf[i] as number) | (v << (free - rem));
 }
 
+/** Writes the 32 bits of `v` big-endian at byte `i` of `buf`. */
+export function writeBE32(buf: Uint8Array, i: number, v: number): void {
+  buf[i] = v >>> 24;
+  buf[i + 1] = v >>> 16;
+  buf[i + 2] = v >>> 8;
+  buf[i + 3] = v;
+}
+
 /** Bit writer. `buf` beyond `byteLen()` is always zero, so writes can OR bits in. */
 export class BitWriter {
   buf: Uint8Array;

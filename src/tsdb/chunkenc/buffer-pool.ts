@@ -9,6 +9,8 @@
  * Contract: give back only a block that nobody reads any more (the head copies
  * open-chunk bytes for readers, blocks and cuts; see mem-series.ts).
  */
+import { writeBE32 } from './bstream.js';
+
 const SLAB = 64 * 1024;
 
 /** Smallest and largest block sizes of `SlabPool` (blocks above go to plain buffers). */
@@ -70,12 +72,6 @@ function read32(b: Uint8Array, i: number): number {
   return (((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number)) | 0;
 }
 
-function write32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = v >>> 16;
-  b[i + 2] = v >>> 8;
-  b[i + 3] = v;
-}
 
 /**
  * Blocks for the head's open chunks, addressed as (slab, offset) instead of one view
@@ -152,7 +148,7 @@ export class SlabPool {
     const buf = slab.buf;
     if (off >= 0) {
       slab.freeHead = read32(buf, off);
-      write32(buf, off, 0);
+      writeBE32(buf, off, 0);
     } else {
       off = slab.bump;
       slab.bump += slab.size;
@@ -182,7 +178,7 @@ export class SlabPool {
       return;
     }
     buf.fill(0, off, off + used);
-    write32(buf, off, slab.freeHead);
+    writeBE32(buf, off, slab.freeHead);
     slab.freeHead = off;
     if (slab.pidx < 0) {
       slab.pidx = (this.partial[c] as Slab[]).length;

@@ -41,7 +41,7 @@
  * and always at 240 samples.
  */
 import { STALE_NAN_HI, STALE_NAN_LO, type Labels } from '../../storage/index.js';
-import { putBits } from '../chunkenc/bstream.js';
+import { putBits, writeBE32 } from '../chunkenc/bstream.js';
 import { SlabPool } from '../chunkenc/buffer-pool.js';
 import { ctz32, int64Hi, int64Lo, putUvarint64, uvarint64Len, zigzag64 } from '../chunkenc/u64.js';
 import { computeChunkEndTime, rangeForTimestamp, SAMPLES_PER_CHUNK } from '../chunkenc/cut.js';
@@ -88,14 +88,6 @@ const EXTRA = 0x10000;
 const NO_WINDOW = 0xff << 8;
 const EMPTY_BLOCK = new Uint8Array(0);
 const zz = new Uint32Array(2);
-
-/** Writes the 32 bits of `v` big-endian at byte `i`. */
-function put32(buf: Uint8Array, i: number, v: number): void {
-  buf[i] = v >>> 24;
-  buf[i + 1] = v >>> 16;
-  buf[i + 2] = v >>> 8;
-  buf[i + 3] = v;
-}
 
 /** Read-only view of the open chunk for read.ts / block.ts (`s.head.bytes()`). */
 export interface OpenChunk {
@@ -314,8 +306,8 @@ export class MemSeries implements HashedSeries<MemSeries>, OpenChunk {
       const buf = this.cbuf;
       // The position is byte aligned (just after the 2-byte header).
       const i = putUvarint64(buf, this.coff + (p >>> 3), zh, zl);
-      put32(buf, i, hi);
-      put32(buf, i + 4, lo);
+      writeBE32(buf, i, hi);
+      writeBE32(buf, i + 4, lo);
       p += k * 8 + 64;
       extra = true;
       win = NO_WINDOW;
